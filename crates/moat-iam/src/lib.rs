@@ -1,0 +1,559 @@
+//! The IAM service: each operation's declaration (action, resource, read-only) and behaviour.
+//!
+//! Wire shapes are generated from the botocore model (`build.rs`); this crate holds only what
+//! an operation means. `Iam::prepare` is the one table that declares every operation: the
+//! server authorizes against the declaration, then runs it in one storage transaction.
+
+mod access_keys;
+mod account;
+mod attachments;
+pub mod auth;
+mod common;
+mod details;
+pub mod error;
+mod groups;
+mod inline;
+mod managed;
+mod passwords;
+mod policies;
+pub mod records;
+mod roles;
+mod users;
+
+pub use common::Call;
+pub use error::IamError;
+
+include!(concat!(env!("OUT_DIR"), "/iam_types.rs"));
+
+use std::sync::OnceLock;
+
+use moat_store::{ReadTx, Reader, Store, WriteTx};
+use moat_types::{iam_arn, AccountId, Principal};
+use moat_wire::ServiceModel;
+
+static MODEL: OnceLock<Option<ServiceModel>> = OnceLock::new();
+const MODEL_JSON: &str = include_str!("../../../models/iam/service-2.json");
+
+/// IAM's botocore model, parsed once.
+pub fn model() -> &'static ServiceModel {
+    #[expect(clippy::expect_used, reason = "the model is compiled in and tested")]
+    // INVARIANT: MODEL_JSON is the checked-in botocore model; `model_loads` tests it parses.
+    MODEL
+        .get_or_init(|| ServiceModel::from_json(MODEL_JSON).ok())
+        .as_ref()
+        .expect("the embedded IAM model parses")
+}
+
+/// What an operation acts on, resolved to an ARN for authorization and messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// A user by name; `None` means the calling user.
+    User(Option<String>),
+    Group(String),
+    Role(String),
+    /// A managed policy by ARN.
+    Policy(String),
+    /// A policy about to be created.
+    NewPolicy {
+        path: String,
+        name: String,
+    },
+    /// A listing: `user/`, `group/`, `role/`, `policy/`.
+    Collection(&'static str),
+    /// Account-wide operations.
+    Any,
+}
+
+type ReadFn = Box<
+    dyn for<'a, 'b, 'c> FnOnce(&'a ReadTx<'b>, &'a Call<'c>) -> Result<Response, IamError> + Send,
+>;
+type WriteFn = Box<
+    dyn for<'a, 'b, 'c> FnOnce(&'a mut WriteTx<'b>, &'a Call<'c>) -> Result<Response, IamError>
+        + Send,
+>;
+
+enum Exec {
+    Read(ReadFn),
+    Write(WriteFn),
+}
+
+/// A decoded request with its declaration, ready to authorize and run.
+pub struct Prepared {
+    pub operation: &'static str,
+    pub resource: Resource,
+    exec: Exec,
+}
+
+impl Prepared {
+    /// `iam:CreateUser`.
+    pub fn action(&self) -> String {
+        format!("iam:{}", self.operation)
+    }
+
+    pub fn read_only(&self) -> bool {
+        matches!(self.exec, Exec::Read(_))
+    }
+}
+
+fn r<F>(resource: Resource, f: F) -> (Resource, Exec)
+where
+    F: for<'a, 'b, 'c> FnOnce(&'a ReadTx<'b>, &'a Call<'c>) -> Result<Response, IamError>
+        + Send
+        + 'static,
+{
+    (resource, Exec::Read(Box::new(f)))
+}
+
+fn w<F>(resource: Resource, f: F) -> (Resource, Exec)
+where
+    F: for<'a, 'b, 'c> FnOnce(&'a mut WriteTx<'b>, &'a Call<'c>) -> Result<Response, IamError>
+        + Send
+        + 'static,
+{
+    (resource, Exec::Write(Box::new(f)))
+}
+
+fn user(name: &str) -> Resource {
+    Resource::User(Some(name.to_owned()))
+}
+fn user_or_caller(name: Option<&String>) -> Resource {
+    Resource::User(name.cloned())
+}
+fn group(name: &str) -> Resource {
+    Resource::Group(name.to_owned())
+}
+fn role(name: &str) -> Resource {
+    Resource::Role(name.to_owned())
+}
+fn policy(arn: &str) -> Resource {
+    Resource::Policy(arn.to_owned())
+}
+
+/// The IAM service over a store.
+#[derive(Clone)]
+pub struct Iam {
+    store: Store,
+}
+
+impl Iam {
+    pub fn new(store: Store) -> Self {
+        Iam { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Declares an operation: its resource and whether it writes, with its behaviour.
+    pub fn prepare(request: Request) -> Prepared {
+        use Request as Q;
+        use Response as S;
+        let operation = request.operation_name();
+        let (resource, exec) = match request {
+            // users
+            Q::CreateUser(i) => w(user(&i.user_name), |tx, c| {
+                users::create_user(tx, c, i).map(S::CreateUser)
+            }),
+            Q::GetUser(i) => r(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                users::get_user(tx, c, i).map(S::GetUser)
+            }),
+            Q::UpdateUser(i) => w(user(&i.user_name), |tx, c| {
+                users::update_user(tx, c, i).map(|()| S::UpdateUser)
+            }),
+            Q::DeleteUser(i) => w(user(&i.user_name), |tx, c| {
+                users::delete_user(tx, c, i).map(|()| S::DeleteUser)
+            }),
+            Q::ListUsers(i) => r(Resource::Collection("user/"), |tx, c| {
+                users::list_users(tx, c, i).map(S::ListUsers)
+            }),
+            Q::TagUser(i) => w(user(&i.user_name), |tx, c| {
+                users::tag_user(tx, c, i).map(|()| S::TagUser)
+            }),
+            Q::UntagUser(i) => w(user(&i.user_name), |tx, c| {
+                users::untag_user(tx, c, i).map(|()| S::UntagUser)
+            }),
+            Q::ListUserTags(i) => r(user(&i.user_name), |tx, c| {
+                users::list_user_tags(tx, c, i).map(S::ListUserTags)
+            }),
+            // groups
+            Q::CreateGroup(i) => w(group(&i.group_name), |tx, c| {
+                groups::create_group(tx, c, i).map(S::CreateGroup)
+            }),
+            Q::GetGroup(i) => r(group(&i.group_name), |tx, c| {
+                groups::get_group(tx, c, i).map(S::GetGroup)
+            }),
+            Q::UpdateGroup(i) => w(group(&i.group_name), |tx, c| {
+                groups::update_group(tx, c, i).map(|()| S::UpdateGroup)
+            }),
+            Q::DeleteGroup(i) => w(group(&i.group_name), |tx, c| {
+                groups::delete_group(tx, c, i).map(|()| S::DeleteGroup)
+            }),
+            Q::ListGroups(i) => r(Resource::Collection("group/"), |tx, c| {
+                groups::list_groups(tx, c, i).map(S::ListGroups)
+            }),
+            Q::AddUserToGroup(i) => w(group(&i.group_name), |tx, c| {
+                groups::add_user_to_group(tx, c, i).map(|()| S::AddUserToGroup)
+            }),
+            Q::RemoveUserFromGroup(i) => w(group(&i.group_name), |tx, c| {
+                groups::remove_user_from_group(tx, c, i).map(|()| S::RemoveUserFromGroup)
+            }),
+            Q::ListGroupsForUser(i) => r(user(&i.user_name), |tx, c| {
+                groups::list_groups_for_user(tx, c, i).map(S::ListGroupsForUser)
+            }),
+            // access keys
+            Q::CreateAccessKey(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                access_keys::create_access_key(tx, c, i).map(S::CreateAccessKey)
+            }),
+            Q::ListAccessKeys(i) => r(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                access_keys::list_access_keys(tx, c, i).map(S::ListAccessKeys)
+            }),
+            Q::UpdateAccessKey(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                access_keys::update_access_key(tx, c, i).map(|()| S::UpdateAccessKey)
+            }),
+            Q::DeleteAccessKey(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                access_keys::delete_access_key(tx, c, i).map(|()| S::DeleteAccessKey)
+            }),
+            Q::GetAccessKeyLastUsed(i) => r(Resource::Any, |tx, c| {
+                access_keys::get_access_key_last_used(tx, c, i).map(S::GetAccessKeyLastUsed)
+            }),
+            // passwords
+            Q::CreateLoginProfile(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                passwords::create_login_profile(tx, c, i).map(S::CreateLoginProfile)
+            }),
+            Q::GetLoginProfile(i) => r(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                passwords::get_login_profile(tx, c, i).map(S::GetLoginProfile)
+            }),
+            Q::UpdateLoginProfile(i) => w(user(&i.user_name), |tx, c| {
+                passwords::update_login_profile(tx, c, i).map(|()| S::UpdateLoginProfile)
+            }),
+            Q::DeleteLoginProfile(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                passwords::delete_login_profile(tx, c, i).map(|()| S::DeleteLoginProfile)
+            }),
+            Q::ChangePassword(i) => w(Resource::User(None), |tx, c| {
+                passwords::change_password(tx, c, i).map(|()| S::ChangePassword)
+            }),
+            Q::UpdateAccountPasswordPolicy(i) => w(Resource::Any, |tx, c| {
+                passwords::update_account_password_policy(tx, c, i)
+                    .map(|()| S::UpdateAccountPasswordPolicy)
+            }),
+            Q::GetAccountPasswordPolicy => r(Resource::Any, |tx, c| {
+                passwords::get_account_password_policy(tx, c).map(S::GetAccountPasswordPolicy)
+            }),
+            Q::DeleteAccountPasswordPolicy => w(Resource::Any, |tx, c| {
+                passwords::delete_account_password_policy(tx, c)
+                    .map(|()| S::DeleteAccountPasswordPolicy)
+            }),
+            // managed policies
+            Q::CreatePolicy(i) => w(
+                Resource::NewPolicy {
+                    path: i.path.clone().unwrap_or_else(|| "/".to_owned()),
+                    name: i.policy_name.clone(),
+                },
+                |tx, c| policies::create_policy(tx, c, i).map(S::CreatePolicy),
+            ),
+            Q::GetPolicy(i) => r(policy(&i.policy_arn), |tx, c| {
+                policies::get_policy(tx, c, i).map(S::GetPolicy)
+            }),
+            Q::DeletePolicy(i) => w(policy(&i.policy_arn), |tx, c| {
+                policies::delete_policy(tx, c, i).map(|()| S::DeletePolicy)
+            }),
+            Q::ListPolicies(i) => r(Resource::Collection("policy/"), |tx, c| {
+                policies::list_policies(tx, c, i).map(S::ListPolicies)
+            }),
+            Q::CreatePolicyVersion(i) => w(policy(&i.policy_arn), |tx, c| {
+                policies::create_policy_version(tx, c, i).map(S::CreatePolicyVersion)
+            }),
+            Q::GetPolicyVersion(i) => r(policy(&i.policy_arn), |tx, c| {
+                policies::get_policy_version(tx, c, i).map(S::GetPolicyVersion)
+            }),
+            Q::ListPolicyVersions(i) => r(policy(&i.policy_arn), |tx, c| {
+                policies::list_policy_versions(tx, c, i).map(S::ListPolicyVersions)
+            }),
+            Q::DeletePolicyVersion(i) => w(policy(&i.policy_arn), |tx, c| {
+                policies::delete_policy_version(tx, c, i).map(|()| S::DeletePolicyVersion)
+            }),
+            Q::SetDefaultPolicyVersion(i) => w(policy(&i.policy_arn), |tx, c| {
+                policies::set_default_policy_version(tx, c, i).map(|()| S::SetDefaultPolicyVersion)
+            }),
+            Q::TagPolicy(i) => w(policy(&i.policy_arn), |tx, c| {
+                policies::tag_policy(tx, c, i).map(|()| S::TagPolicy)
+            }),
+            Q::UntagPolicy(i) => w(policy(&i.policy_arn), |tx, c| {
+                policies::untag_policy(tx, c, i).map(|()| S::UntagPolicy)
+            }),
+            Q::ListPolicyTags(i) => r(policy(&i.policy_arn), |tx, c| {
+                policies::list_policy_tags(tx, c, i).map(S::ListPolicyTags)
+            }),
+            Q::ListEntitiesForPolicy(i) => r(policy(&i.policy_arn), |tx, c| {
+                attachments::list_entities_for_policy(tx, c, i).map(S::ListEntitiesForPolicy)
+            }),
+            // attachments
+            Q::AttachUserPolicy(i) => w(user(&i.user_name), |tx, c| {
+                attachments::attach_user_policy(tx, c, i).map(|()| S::AttachUserPolicy)
+            }),
+            Q::DetachUserPolicy(i) => w(user(&i.user_name), |tx, c| {
+                attachments::detach_user_policy(tx, c, i).map(|()| S::DetachUserPolicy)
+            }),
+            Q::AttachGroupPolicy(i) => w(group(&i.group_name), |tx, c| {
+                attachments::attach_group_policy(tx, c, i).map(|()| S::AttachGroupPolicy)
+            }),
+            Q::DetachGroupPolicy(i) => w(group(&i.group_name), |tx, c| {
+                attachments::detach_group_policy(tx, c, i).map(|()| S::DetachGroupPolicy)
+            }),
+            Q::AttachRolePolicy(i) => w(role(&i.role_name), |tx, c| {
+                attachments::attach_role_policy(tx, c, i).map(|()| S::AttachRolePolicy)
+            }),
+            Q::DetachRolePolicy(i) => w(role(&i.role_name), |tx, c| {
+                attachments::detach_role_policy(tx, c, i).map(|()| S::DetachRolePolicy)
+            }),
+            Q::ListAttachedUserPolicies(i) => r(user(&i.user_name), |tx, c| {
+                attachments::list_attached_user_policies(tx, c, i).map(S::ListAttachedUserPolicies)
+            }),
+            Q::ListAttachedGroupPolicies(i) => r(group(&i.group_name), |tx, c| {
+                attachments::list_attached_group_policies(tx, c, i)
+                    .map(S::ListAttachedGroupPolicies)
+            }),
+            Q::ListAttachedRolePolicies(i) => r(role(&i.role_name), |tx, c| {
+                attachments::list_attached_role_policies(tx, c, i).map(S::ListAttachedRolePolicies)
+            }),
+            // inline policies
+            Q::PutUserPolicy(i) => w(user(&i.user_name), |tx, c| {
+                inline::put_user_policy(tx, c, i).map(|()| S::PutUserPolicy)
+            }),
+            Q::GetUserPolicy(i) => r(user(&i.user_name), |tx, c| {
+                inline::get_user_policy(tx, c, i).map(S::GetUserPolicy)
+            }),
+            Q::DeleteUserPolicy(i) => w(user(&i.user_name), |tx, c| {
+                inline::delete_user_policy(tx, c, i).map(|()| S::DeleteUserPolicy)
+            }),
+            Q::ListUserPolicies(i) => r(user(&i.user_name), |tx, c| {
+                inline::list_user_policies(tx, c, i).map(S::ListUserPolicies)
+            }),
+            Q::PutGroupPolicy(i) => w(group(&i.group_name), |tx, c| {
+                inline::put_group_policy(tx, c, i).map(|()| S::PutGroupPolicy)
+            }),
+            Q::GetGroupPolicy(i) => r(group(&i.group_name), |tx, c| {
+                inline::get_group_policy(tx, c, i).map(S::GetGroupPolicy)
+            }),
+            Q::DeleteGroupPolicy(i) => w(group(&i.group_name), |tx, c| {
+                inline::delete_group_policy(tx, c, i).map(|()| S::DeleteGroupPolicy)
+            }),
+            Q::ListGroupPolicies(i) => r(group(&i.group_name), |tx, c| {
+                inline::list_group_policies(tx, c, i).map(S::ListGroupPolicies)
+            }),
+            Q::PutRolePolicy(i) => w(role(&i.role_name), |tx, c| {
+                inline::put_role_policy(tx, c, i).map(|()| S::PutRolePolicy)
+            }),
+            Q::GetRolePolicy(i) => r(role(&i.role_name), |tx, c| {
+                inline::get_role_policy(tx, c, i).map(S::GetRolePolicy)
+            }),
+            Q::DeleteRolePolicy(i) => w(role(&i.role_name), |tx, c| {
+                inline::delete_role_policy(tx, c, i).map(|()| S::DeleteRolePolicy)
+            }),
+            Q::ListRolePolicies(i) => r(role(&i.role_name), |tx, c| {
+                inline::list_role_policies(tx, c, i).map(S::ListRolePolicies)
+            }),
+            // roles
+            Q::CreateRole(i) => w(role(&i.role_name), |tx, c| {
+                roles::create_role(tx, c, i).map(S::CreateRole)
+            }),
+            Q::GetRole(i) => r(role(&i.role_name), |tx, c| {
+                roles::get_role(tx, c, i).map(S::GetRole)
+            }),
+            Q::UpdateRole(i) => w(role(&i.role_name), |tx, c| {
+                roles::update_role(tx, c, i).map(S::UpdateRole)
+            }),
+            Q::DeleteRole(i) => w(role(&i.role_name), |tx, c| {
+                roles::delete_role(tx, c, i).map(|()| S::DeleteRole)
+            }),
+            Q::ListRoles(i) => r(Resource::Collection("role/"), |tx, c| {
+                roles::list_roles(tx, c, i).map(S::ListRoles)
+            }),
+            Q::UpdateAssumeRolePolicy(i) => w(role(&i.role_name), |tx, c| {
+                roles::update_assume_role_policy(tx, c, i).map(|()| S::UpdateAssumeRolePolicy)
+            }),
+            Q::UpdateRoleDescription(i) => w(role(&i.role_name), |tx, c| {
+                roles::update_role_description(tx, c, i).map(S::UpdateRoleDescription)
+            }),
+            Q::TagRole(i) => w(role(&i.role_name), |tx, c| {
+                roles::tag_role(tx, c, i).map(|()| S::TagRole)
+            }),
+            Q::UntagRole(i) => w(role(&i.role_name), |tx, c| {
+                roles::untag_role(tx, c, i).map(|()| S::UntagRole)
+            }),
+            Q::ListRoleTags(i) => r(role(&i.role_name), |tx, c| {
+                roles::list_role_tags(tx, c, i).map(S::ListRoleTags)
+            }),
+            // account
+            Q::CreateAccountAlias(i) => w(Resource::Any, |tx, c| {
+                account::create_account_alias(tx, c, i).map(|()| S::CreateAccountAlias)
+            }),
+            Q::DeleteAccountAlias(i) => w(Resource::Any, |tx, c| {
+                account::delete_account_alias(tx, c, i).map(|()| S::DeleteAccountAlias)
+            }),
+            Q::ListAccountAliases(i) => r(Resource::Any, |tx, c| {
+                account::list_account_aliases(tx, c, i).map(S::ListAccountAliases)
+            }),
+            Q::GetAccountSummary => r(Resource::Any, |tx, c| {
+                account::get_account_summary(tx, c).map(S::GetAccountSummary)
+            }),
+            Q::GetAccountAuthorizationDetails(i) => r(Resource::Any, |tx, c| {
+                details::get_account_authorization_details(tx, c, i)
+                    .map(S::GetAccountAuthorizationDetails)
+            }),
+        };
+        Prepared {
+            operation,
+            resource,
+            exec,
+        }
+    }
+
+    /// Runs a prepared operation in one transaction (a snapshot for reads).
+    pub fn execute(&self, prepared: Prepared, call: &Call<'_>) -> Result<Response, IamError> {
+        match prepared.exec {
+            Exec::Read(f) => self.store.read(|tx| f(tx, call)),
+            Exec::Write(f) => self.store.write(|tx| f(tx, call)),
+        }
+    }
+
+    /// The ARN a declared resource names, with the entity's path when it exists.
+    pub fn resource_arn(&self, principal: &Principal, resource: &Resource) -> String {
+        let account = principal.account;
+        let resolved = self.store.read(|tx| {
+            Ok::<_, IamError>(match resource {
+                Resource::User(None) => principal.arn.clone(),
+                Resource::User(Some(name)) => users::find(tx, account, name)?
+                    .map_or_else(|| iam_arn(account, &format!("user/{name}")), |u| u.arn),
+                Resource::Group(name) => groups::find(tx, account, name)?
+                    .map_or_else(|| iam_arn(account, &format!("group/{name}")), |g| g.arn),
+                Resource::Role(name) => roles::find(tx, account, name)?
+                    .map_or_else(|| iam_arn(account, &format!("role/{name}")), |r| r.arn),
+                Resource::Policy(arn) => arn.clone(),
+                Resource::NewPolicy { path, name } => {
+                    iam_arn(account, &format!("policy{path}{name}"))
+                }
+                Resource::Collection(kind) => iam_arn(account, kind),
+                Resource::Any => "*".to_owned(),
+            })
+        });
+        resolved.unwrap_or_else(|_| "*".to_owned())
+    }
+}
+
+/// Every account this node serves is recorded here; used at start-up.
+pub fn account_exists(tx: &impl Reader, account: AccountId) -> Result<bool, IamError> {
+    Ok(tx.exists::<records::AccountRecord>(moat_store::GLOBAL, &account.to_string())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_loads() {
+        let m = model();
+        for op in OPERATION_NAMES {
+            assert!(m.operation(op).is_some(), "{op} missing from the model");
+        }
+    }
+
+    #[test]
+    fn reads_and_writes_are_declared_as_aws_names_suggest() {
+        // Every Get/List operation must run on a read snapshot and every other one in a write
+        // transaction; a wrong declaration would skip auditing rules or durability.
+        for op in OPERATION_NAMES {
+            let input = serde_json::json!({
+                "UserName": "u", "GroupName": "g", "RoleName": "r", "PolicyArn": "arn:aws:iam::aws:policy/X",
+                "PolicyName": "p", "PolicyDocument": "{}", "AssumeRolePolicyDocument": "{}",
+                "AccessKeyId": "AKIAXXXXXXXXXXXXXXXX", "Status": "Active", "Password": "x",
+                "OldPassword": "x", "NewPassword": "x", "VersionId": "v1", "Tags": [], "TagKeys": [],
+                "AccountAlias": "a", "Description": "d"
+            });
+            let req = Request::from_value(op, input).unwrap().unwrap();
+            let p = Iam::prepare(req);
+            assert_eq!(p.operation, *op);
+            let looks_read_only = op.starts_with("Get") || op.starts_with("List");
+            assert_eq!(p.read_only(), looks_read_only, "{op}");
+            assert_eq!(p.action(), format!("iam:{op}"));
+        }
+    }
+}
+
+/// Unit-test support: an in-memory store, a root caller, and a way to run any operation from
+/// its JSON input, as the server would after decoding.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use moat_store::RootKey;
+    use moat_types::PrincipalKind;
+
+    pub const ACCOUNT: &str = "123456789012";
+
+    pub struct Env {
+        pub iam: Iam,
+        pub root: Principal,
+        pub now: time::OffsetDateTime,
+    }
+
+    impl Env {
+        pub fn new() -> Env {
+            let store = Store::open_in_memory(RootKey::from_bytes(&[9u8; 32]).unwrap()).unwrap();
+            let account: AccountId = ACCOUNT.parse().unwrap();
+            let now = time::macros::datetime!(2026-11-29 12:00 UTC);
+            auth::bootstrap(&store, Some(account), None, now).unwrap();
+            Env {
+                iam: Iam::new(store),
+                root: Principal {
+                    account,
+                    kind: PrincipalKind::Root,
+                    arn: iam_arn(account, "root"),
+                    id: ACCOUNT.to_owned(),
+                    access_key_id: "AKIAROOT".to_owned(),
+                },
+                now,
+            }
+        }
+
+        /// Runs `op` as root with a JSON input (member names as on the wire).
+        pub fn call(&self, op: &str, input: serde_json::Value) -> Result<Response, IamError> {
+            self.call_as(&self.root.clone(), op, input)
+        }
+
+        pub fn call_as(
+            &self,
+            principal: &Principal,
+            op: &str,
+            input: serde_json::Value,
+        ) -> Result<Response, IamError> {
+            let req = Request::from_value(op, input)
+                .expect("operation is served")
+                .expect("input decodes");
+            let prepared = Iam::prepare(req);
+            let call = Call {
+                account: principal.account,
+                principal,
+                now: self.now,
+                root_key: self.iam.store().root_key(),
+            };
+            self.iam.execute(prepared, &call)
+        }
+
+        /// Runs `op` and returns its output as JSON, panicking on error.
+        pub fn ok(&self, op: &str, input: serde_json::Value) -> serde_json::Value {
+            match self.call(op, input) {
+                Ok(r) => r.to_value().unwrap().unwrap_or(serde_json::Value::Null),
+                Err(e) => panic!("{op} failed: {e:?}"),
+            }
+        }
+
+        /// Runs `op` expecting an error; returns its AWS code and message.
+        pub fn err(&self, op: &str, input: serde_json::Value) -> (String, String) {
+            use moat_wire::AwsError;
+            match self.call(op, input) {
+                Ok(r) => panic!("{op} unexpectedly succeeded: {r:?}"),
+                Err(e) => (e.code().to_owned(), e.client_message()),
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The IAM policy language: parsing and validation of policy documents, with the errors IAM
+//! gives for malformed ones. Evaluation builds on the [`Policy`] this produces.
+//!
+//! Pure: no I/O, no async, no regular expressions. Wildcards are compiled to
+//! [`WildcardPattern`]s and policy variables to [`Template`]s when the document is parsed, so
+//! evaluating a request against a policy only walks compiled structures.
+//!
+//! The document text itself is not kept: IAM hands documents back exactly as submitted, and
+//! that is the caller's to store.
+
+mod action;
+mod ast;
+mod condition;
+mod error;
+mod parse;
+mod principal;
+mod resource;
+mod template;
+mod wildcard;
+
+pub use action::ActionPattern;
+pub use ast::{ActionBlock, Effect, Policy, PolicyVersion, ResourceBlock, Statement};
+pub use condition::{Condition, ConditionOperator, ConditionValue, SetQualifier};
+pub use error::PolicyError;
+pub use principal::{AwsPrincipal, NamedPrincipals, PrincipalBlock, Principals};
+pub use resource::ResourcePattern;
+pub use template::{PolicyVariable, Template, TemplatePart};
+pub use wildcard::{CaseSensitivity, WildcardPattern};
+
+/// Where a policy document is used, which decides the rules it must follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    /// Managed and inline policies of IAM users, groups and roles, and permissions boundaries:
+    /// version 2012-10-17, no principal, resources required, alphanumeric `Sid`s.
+    Identity,
+    /// A role's assume-role policy: principal required, no resources, only STS role-assumption
+    /// actions.
+    Trust,
+    /// A resource-based policy held by another service (bucket, key, queue...): principal
+    /// required, resources optional. Services word some errors differently; this uses the
+    /// wording of IAM where it has one and of Amazon S3 otherwise.
+    Resource,
+    /// An Organizations service control policy: like an identity policy, without the version
+    /// and `Sid` rules, which Organizations does not apply the same way. Organizations reports
+    /// every failure with its own generic message, which the caller substitutes.
+    ServiceControl,
+    /// A session policy passed to `AssumeRole*` or `GetFederationToken`: like an identity
+    /// policy, without the version and `Sid` rules.
+    Session,
+}
+
+impl PolicyKind {
+    fn allows_principals(self) -> bool {
+        matches!(self, PolicyKind::Trust | PolicyKind::Resource)
+    }
+
+    fn requires_principals(self) -> bool {
+        self.allows_principals()
+    }
+
+    fn requires_resources(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::Identity | PolicyKind::ServiceControl | PolicyKind::Session
+        )
+    }
+
+    fn requires_alphanumeric_sids(self) -> bool {
+        matches!(self, PolicyKind::Identity | PolicyKind::Trust)
+    }
+}
+
+/// Parses and validates a policy document for use as `kind`.
+///
+/// Never panics, whatever the input. On failure the error's `Display` is the message IAM
+/// returns with `MalformedPolicyDocument`.
+pub fn parse(document: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
+    parse::parse(document, kind)
+}
+
+/// The length IAM's policy size quotas measure: characters other than whitespace.
+///
+/// IAM is a Java service, so this counts as Java does: UTF-16 code units, skipping what
+/// `Character.isWhitespace` calls whitespace (which, unlike Unicode's definition, leaves out
+/// no-break spaces and includes the ASCII information separators).
+pub fn non_whitespace_len(document: &str) -> usize {
+    document
+        .chars()
+        .filter(|&c| !is_java_whitespace(c))
+        .map(char::len_utf16)
+        .sum()
+}
+
+fn is_java_whitespace(c: char) -> bool {
+    match c {
+        '\u{9}'..='\u{d}' | '\u{1c}'..='\u{1f}' => true,
+        '\u{85}' | '\u{a0}' | '\u{2007}' | '\u{202f}' => false,
+        _ => c.is_whitespace(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_ignores_whitespace() {
+        assert_eq!(non_whitespace_len(""), 0);
+        assert_eq!(non_whitespace_len(" {\n\t\"a\" : 1 }\r\n"), 7);
+        assert_eq!(non_whitespace_len("a\u{a0}b"), 3);
+        assert_eq!(non_whitespace_len("a\u{3000}b\u{1f}"), 2);
+        assert_eq!(non_whitespace_len("😀"), 2);
+        assert_eq!(non_whitespace_len("é"), 1);
+    }
+}

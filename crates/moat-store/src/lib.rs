@@ -1,0 +1,152 @@
+//! Moat's storage interface and its embedded SQLite backend.
+//!
+//! State is a set of typed records, each addressed by (kind, account, key) and stored as
+//! JSON. Services keep their own secondary records (indexes) in the same transaction, so the
+//! interface stays small enough to implement again over PostgreSQL without touching services.
+//! Every operation is one transaction: `read` runs on a snapshot, `write` commits or rolls
+//! back as a whole, and a committed write is on disk (WAL, `synchronous=FULL`) before it is
+//! acknowledged.
+
+pub mod secrets;
+mod sqlite;
+
+use std::path::Path;
+
+pub use secrets::{RootKey, SecretError};
+pub use sqlite::{ReadTx, WriteTx};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// The account id used for records that belong to no account (global indexes).
+pub const GLOBAL: &str = "";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot open data directory `{path}`: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("stored record {kind}/{key} is unreadable: {detail}")]
+    Corrupt {
+        kind: String,
+        key: String,
+        detail: String,
+    },
+    #[error(
+        "the database was written by a newer moat (schema {found}, this binary knows up to \
+         {supported}); upgrade moat"
+    )]
+    NewerSchema { found: i64, supported: i64 },
+    #[error("the root key does not match this data directory (it was sealed under another key)")]
+    WrongRootKey,
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+/// A record type: its kind names the collection it lives in.
+pub trait Record: Serialize + DeserializeOwned {
+    const KIND: &'static str;
+}
+
+/// Read access shared by read and write transactions.
+pub trait Reader {
+    fn get<R: Record>(&self, account: &str, key: &str) -> Result<Option<R>, StoreError>;
+
+    /// Records of one kind in key order whose key starts with `prefix` and sorts after
+    /// `after`, for which `keep` holds; at most `limit` of them.
+    fn scan<R: Record>(
+        &self,
+        account: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        keep: &mut dyn FnMut(&str, &R) -> bool,
+    ) -> Result<Vec<(String, R)>, StoreError>;
+
+    fn count(&self, kind: &str, account: &str, prefix: &str) -> Result<u64, StoreError>;
+
+    fn exists<R: Record>(&self, account: &str, key: &str) -> Result<bool, StoreError> {
+        Ok(self.get::<R>(account, key)?.is_some())
+    }
+
+    /// Every record of a kind under a prefix (for small collections).
+    fn all<R: Record>(&self, account: &str, prefix: &str) -> Result<Vec<(String, R)>, StoreError> {
+        self.scan(account, prefix, None, usize::MAX, &mut |_, _| true)
+    }
+}
+
+/// Write access; changes become visible and durable only when the transaction commits.
+pub trait Writer: Reader {
+    fn put<R: Record>(&mut self, account: &str, key: &str, record: &R) -> Result<(), StoreError>;
+    /// Returns whether a record was removed.
+    fn delete<R: Record>(&mut self, account: &str, key: &str) -> Result<bool, StoreError>;
+    /// Removes every record of a kind under a prefix; returns how many.
+    fn delete_prefix(&mut self, kind: &str, account: &str, prefix: &str)
+        -> Result<u64, StoreError>;
+}
+
+/// The handle services hold. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: std::sync::Arc<sqlite::Sqlite>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the embedded database in `data_dir`, applies migrations, and
+    /// checks that `root_key` is the key this data was sealed under.
+    pub fn open_sqlite(data_dir: &Path, root_key: RootKey) -> Result<Store, StoreError> {
+        let inner = sqlite::Sqlite::open(&data_dir.join("moat.db"), root_key)?;
+        Ok(Store {
+            inner: std::sync::Arc::new(inner),
+        })
+    }
+
+    /// An in-memory database, for tests and benchmarks.
+    pub fn open_in_memory(root_key: RootKey) -> Result<Store, StoreError> {
+        Ok(Store {
+            inner: std::sync::Arc::new(sqlite::Sqlite::open_memory(root_key)?),
+        })
+    }
+
+    pub fn root_key(&self) -> &RootKey {
+        self.inner.root_key()
+    }
+
+    /// Runs `f` on a consistent snapshot.
+    pub fn read<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&ReadTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.inner.read(f)
+    }
+
+    /// Runs `f` in one transaction, committed only if `f` succeeds.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.inner.write(f)
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.inner.schema_version()
+    }
+}
+
+/// The migrations, numbered from 1; each backend carries the same list.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: typed records as JSON, addressed by (kind, account, key).
+    "CREATE TABLE records (
+        kind TEXT NOT NULL,
+        account TEXT NOT NULL,
+        key TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (kind, account, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;",
+];

@@ -1,0 +1,436 @@
+//! The embedded SQLite backend: one writer connection, a few reader connections, WAL.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use crate::{Reader, Record, RootKey, StoreError, Writer, MIGRATIONS};
+
+const READERS: usize = 4;
+const ROOT_KEY_CHECK: &str = "root-key-check";
+const ROOT_KEY_CHECK_PLAINTEXT: &[u8] = b"moat root key check v1";
+
+pub(crate) struct Sqlite {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    root_key: RootKey,
+}
+
+fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL makes every commit durable in WAL mode: an acknowledged write survives kill -9
+    // and power loss.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl Sqlite {
+    pub(crate) fn open(path: &Path, root_key: RootKey) -> Result<Sqlite, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let writer = Connection::open_with_flags(path, flags)?;
+        configure(&writer)?;
+        migrate(&writer)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            r.busy_timeout(std::time::Duration::from_secs(10))?;
+            readers.push(Mutex::new(r));
+        }
+        let db = Sqlite {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            root_key,
+        };
+        db.check_root_key()?;
+        Ok(db)
+    }
+
+    pub(crate) fn open_memory(root_key: RootKey) -> Result<Sqlite, StoreError> {
+        let writer = Connection::open_in_memory()?;
+        migrate(&writer)?;
+        let db = Sqlite {
+            writer: Mutex::new(writer),
+            // An in-memory database is private to its connection, so reads share the writer.
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+            root_key,
+        };
+        db.check_root_key()?;
+        Ok(db)
+    }
+
+    pub(crate) fn root_key(&self) -> &RootKey {
+        &self.root_key
+    }
+
+    fn check_root_key(&self) -> Result<(), StoreError> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let existing: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE name = ?1",
+                params![ROOT_KEY_CHECK],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match existing {
+            Some(sealed) => match self.root_key.open(ROOT_KEY_CHECK, &sealed) {
+                Ok(p) if p.as_slice() == ROOT_KEY_CHECK_PLAINTEXT => Ok(()),
+                _ => Err(StoreError::WrongRootKey),
+            },
+            None => {
+                let sealed = self
+                    .root_key
+                    .seal(ROOT_KEY_CHECK, ROOT_KEY_CHECK_PLAINTEXT)?;
+                conn.execute(
+                    "INSERT INTO meta (name, value) VALUES (?1, ?2)",
+                    params![ROOT_KEY_CHECK, sealed],
+                )?;
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn schema_version(&self) -> Result<i64, StoreError> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    pub(crate) fn read<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&ReadTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if self.readers.is_empty() {
+            let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            return f(&ReadTx { conn: &conn });
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        // Take the first idle reader; if all are busy, wait on the one we were dealt.
+        let n = self.readers.len();
+        let mut guard = None;
+        for i in 0..n {
+            if let Some(m) = self.readers.get((start + i) % n) {
+                if let Ok(g) = m.try_lock() {
+                    guard = Some(g);
+                    break;
+                }
+            }
+        }
+        let guard = match guard {
+            Some(g) => g,
+            None => match self.readers.get(start % n) {
+                Some(m) => m.lock().unwrap_or_else(|p| p.into_inner()),
+                None => {
+                    return Err(StoreError::Io {
+                        path: String::new(),
+                        source: std::io::Error::other("no reader connection"),
+                    }
+                    .into())
+                }
+            },
+        };
+        let tx = guard
+            .unchecked_transaction()
+            .map_err(|e| E::from(StoreError::from(e)))?;
+        let result = f(&ReadTx { conn: &tx });
+        // A read transaction has nothing to commit; dropping it ends the snapshot.
+        drop(tx);
+        result
+    }
+
+    pub(crate) fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| E::from(StoreError::from(e)))?;
+        let mut w = WriteTx { conn: &tx };
+        let value = f(&mut w)?;
+        tx.commit().map_err(|e| E::from(StoreError::from(e)))?;
+        Ok(value)
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    if current > supported {
+        return Err(StoreError::NewerSchema {
+            found: current,
+            supported,
+        });
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {version}; COMMIT;"
+        ))?;
+        tracing::info!(version, "applied storage migration");
+    }
+    Ok(())
+}
+
+fn decode<R: Record>(key: &str, data: &[u8]) -> Result<R, StoreError> {
+    serde_json::from_slice(data).map_err(|e| StoreError::Corrupt {
+        kind: R::KIND.to_owned(),
+        key: key.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// A read-only snapshot.
+pub struct ReadTx<'a> {
+    conn: &'a Connection,
+}
+
+/// An open write transaction.
+pub struct WriteTx<'a> {
+    conn: &'a Connection,
+}
+
+fn get<R: Record>(conn: &Connection, account: &str, key: &str) -> Result<Option<R>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT data FROM records WHERE kind = ?1 AND account = ?2 AND key = ?3")?;
+    let data: Option<Vec<u8>> = stmt
+        .query_row(params![R::KIND, account, key], |row| row.get(0))
+        .optional()?;
+    data.map(|d| decode(key, &d)).transpose()
+}
+
+fn scan<R: Record>(
+    conn: &Connection,
+    account: &str,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+    keep: &mut dyn FnMut(&str, &R) -> bool,
+) -> Result<Vec<(String, R)>, StoreError> {
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    let start = match after {
+        Some(a) if a >= prefix => a.to_owned(),
+        _ => String::new(),
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, data FROM records WHERE kind = ?1 AND account = ?2 AND key >= ?3 \
+         AND key > ?4 ORDER BY key",
+    )?;
+    let mut rows = stmt.query(params![R::KIND, account, prefix, start])?;
+    while let Some(row) = rows.next()? {
+        let key: String = row.get(0)?;
+        if !key.starts_with(prefix) {
+            break;
+        }
+        let data: Vec<u8> = row.get(1)?;
+        let record: R = decode(&key, &data)?;
+        if keep(&key, &record) {
+            out.push((key, record));
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn count(conn: &Connection, kind: &str, account: &str, prefix: &str) -> Result<u64, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(*) FROM records WHERE kind = ?1 AND account = ?2 AND substr(key, 1, ?4) = ?3",
+    )?;
+    let n: i64 = stmt.query_row(
+        params![
+            kind,
+            account,
+            prefix,
+            i64::try_from(prefix.len()).unwrap_or(0)
+        ],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+impl Reader for ReadTx<'_> {
+    fn get<R: Record>(&self, account: &str, key: &str) -> Result<Option<R>, StoreError> {
+        get(self.conn, account, key)
+    }
+    fn scan<R: Record>(
+        &self,
+        account: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        keep: &mut dyn FnMut(&str, &R) -> bool,
+    ) -> Result<Vec<(String, R)>, StoreError> {
+        scan(self.conn, account, prefix, after, limit, keep)
+    }
+    fn count(&self, kind: &str, account: &str, prefix: &str) -> Result<u64, StoreError> {
+        count(self.conn, kind, account, prefix)
+    }
+}
+
+impl Reader for WriteTx<'_> {
+    fn get<R: Record>(&self, account: &str, key: &str) -> Result<Option<R>, StoreError> {
+        get(self.conn, account, key)
+    }
+    fn scan<R: Record>(
+        &self,
+        account: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        keep: &mut dyn FnMut(&str, &R) -> bool,
+    ) -> Result<Vec<(String, R)>, StoreError> {
+        scan(self.conn, account, prefix, after, limit, keep)
+    }
+    fn count(&self, kind: &str, account: &str, prefix: &str) -> Result<u64, StoreError> {
+        count(self.conn, kind, account, prefix)
+    }
+}
+
+impl Writer for WriteTx<'_> {
+    fn put<R: Record>(&mut self, account: &str, key: &str, record: &R) -> Result<(), StoreError> {
+        let data = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt {
+            kind: R::KIND.to_owned(),
+            key: key.to_owned(),
+            detail: e.to_string(),
+        })?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO records (kind, account, key, data) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (kind, account, key) DO UPDATE SET data = excluded.data",
+        )?;
+        stmt.execute(params![R::KIND, account, key, data])?;
+        Ok(())
+    }
+
+    fn delete<R: Record>(&mut self, account: &str, key: &str) -> Result<bool, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM records WHERE kind = ?1 AND account = ?2 AND key = ?3")?;
+        Ok(stmt.execute(params![R::KIND, account, key])? > 0)
+    }
+
+    fn delete_prefix(
+        &mut self,
+        kind: &str,
+        account: &str,
+        prefix: &str,
+    ) -> Result<u64, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "DELETE FROM records WHERE kind = ?1 AND account = ?2 AND substr(key, 1, ?4) = ?3",
+        )?;
+        let n = stmt.execute(params![
+            kind,
+            account,
+            prefix,
+            i64::try_from(prefix.len()).unwrap_or(0)
+        ])?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    struct Thing {
+        n: u32,
+    }
+    impl Record for Thing {
+        const KIND: &'static str = "thing";
+    }
+
+    fn key() -> RootKey {
+        RootKey::from_bytes(&[1u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn put_get_scan_delete() {
+        let store = Store::open_in_memory(key()).unwrap();
+        store
+            .write(|tx| {
+                for (k, n) in [("a/1", 1), ("a/2", 2), ("a/3", 3), ("b/1", 4)] {
+                    tx.put("111111111111", k, &Thing { n })?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        store
+            .read(|tx| {
+                assert_eq!(
+                    tx.get::<Thing>("111111111111", "a/2")?,
+                    Some(Thing { n: 2 })
+                );
+                assert_eq!(tx.get::<Thing>("222222222222", "a/2")?, None);
+                let page =
+                    tx.scan::<Thing>("111111111111", "a/", Some("a/1"), 10, &mut |_, _| true)?;
+                assert_eq!(page.len(), 2);
+                assert_eq!(page[0].0, "a/2");
+                let odd =
+                    tx.scan::<Thing>("111111111111", "", None, 10, &mut |_, t| t.n % 2 == 1)?;
+                assert_eq!(odd.len(), 2);
+                assert_eq!(tx.count("thing", "111111111111", "a/")?, 3);
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn failed_write_rolls_back() {
+        let store = Store::open_in_memory(key()).unwrap();
+        let r: Result<(), StoreError> = store.write(|tx| {
+            tx.put("1", "k", &Thing { n: 1 })?;
+            Err(StoreError::WrongRootKey)
+        });
+        assert!(r.is_err());
+        let got = store.read(|tx| tx.get::<Thing>("1", "k")).unwrap();
+        assert_eq!(got, None);
+    }
+
+    #[test]
+    fn reopen_with_other_root_key_fails_and_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open_sqlite(dir.path(), key()).unwrap();
+            store.write(|tx| tx.put("1", "k", &Thing { n: 9 })).unwrap();
+        }
+        let other = RootKey::from_bytes(&[2u8; 32]).unwrap();
+        assert!(matches!(
+            Store::open_sqlite(dir.path(), other),
+            Err(StoreError::WrongRootKey)
+        ));
+        let store = Store::open_sqlite(dir.path(), key()).unwrap();
+        assert_eq!(
+            store.read(|tx| tx.get::<Thing>("1", "k")).unwrap(),
+            Some(Thing { n: 9 })
+        );
+        drop(store);
+        let conn = Connection::open(dir.path().join("moat.db")).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(matches!(
+            Store::open_sqlite(dir.path(), key()),
+            Err(StoreError::NewerSchema { found: 99, .. })
+        ));
+    }
+}

@@ -116,3 +116,20 @@ pub fn set_boundary(
         "set_boundary is not implemented yet".into(),
     ))
 }
+
+/// The managed policies attached to one entity, in ARN order.
+pub fn attached_policies(
+    tx: &impl Reader,
+    account: AccountId,
+    kind: crate::records::EntityKind,
+    entity_lc: &str,
+) -> Result<Vec<crate::records::AttachedPolicyRecord>, IamError> {
+    Ok(tx
+        .all::<crate::records::AttachedPolicyRecord>(
+            &account.to_string(),
+            &format!("{}/{entity_lc}/", kind.key()),
+        )?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
+}

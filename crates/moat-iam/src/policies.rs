@@ -1,18 +1,305 @@
-//! Placeholder: being implemented.
-#![allow(unused_variables, dead_code, unused_imports)]
-use crate::common::Call;
-use crate::*;
-use moat_store::{Reader, Writer};
-use moat_types::AccountId;
+//! Managed policies: customer managed policies with their versions and tags, and read access to
+//! AWS managed policies (`arn:aws:iam::aws:policy/...`), which every account sees but no
+//! customer can change.
+//!
+//! A customer managed policy is a `PolicyRecord` keyed by its lower-cased name plus one
+//! `PolicyVersionRecord` per version keyed `policy_lc/{n:010}`. Attachment and boundary counts
+//! are not stored on the policy: they are counted from the records `attachments.rs` keeps, so
+//! they cannot drift.
+
+use moat_store::{Reader, Record, Writer};
+use moat_types::{iam_path_arn, new_unique_id, AccountId, IdKind, PARTITION};
+
+use crate::common::{
+    check_policy_document, encode_document, matches_path_prefix, merge_tags, paginate_vec,
+    path_or_default, remove_tags, tags_from, timestamp, wire_tags, wire_tags_opt, Call,
+    DocumentUse, DEFAULT_MAX_ITEMS,
+};
+use crate::managed::{self, AwsPolicy};
+use crate::records::{name_key, PolicyRecord, PolicyVersionRecord};
+use crate::{
+    attachments, CreatePolicyRequest, CreatePolicyResponse, CreatePolicyVersionRequest,
+    CreatePolicyVersionResponse, DeletePolicyRequest, DeletePolicyVersionRequest,
+    GetPolicyRequest, GetPolicyResponse, GetPolicyVersionRequest, GetPolicyVersionResponse,
+    IamError, ListPoliciesRequest, ListPoliciesResponse, ListPolicyTagsRequest,
+    ListPolicyTagsResponse, ListPolicyVersionsRequest, ListPolicyVersionsResponse, Policy,
+    PolicyVersion, SetDefaultPolicyVersionRequest, TagPolicyRequest, UntagPolicyRequest,
+};
+
+/// IAM's default quota of customer managed policies per account.
+pub const MAX_POLICIES: u64 = 1_500;
+
+/// The most versions a managed policy keeps (a fixed IAM limit).
+pub const MAX_VERSIONS: usize = 5;
+
+/// A managed policy an ARN resolved to.
+#[derive(Debug, Clone)]
+pub enum Managed {
+    Customer(PolicyRecord),
+    Aws(&'static AwsPolicy),
+}
+
+impl Managed {
+    pub fn arn(&self) -> &str {
+        match self {
+            Managed::Customer(p) => &p.arn,
+            Managed::Aws(p) => &p.arn,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Managed::Customer(p) => &p.name,
+            Managed::Aws(p) => &p.name,
+        }
+    }
+
+    pub fn is_aws(&self) -> bool {
+        matches!(self, Managed::Aws(_))
+    }
+}
+
+/// `NoSuchEntity` as IAM words it for a policy that is looked up rather than attached.
+pub fn not_found(arn: &str) -> IamError {
+    IamError::NoSuchEntity(format!("Policy {arn} was not found."))
+}
+
+fn version_not_found(arn: &str, version_id: &str) -> IamError {
+    IamError::NoSuchEntity(format!(
+        "Policy {arn} version {version_id} does not exist or is not attachable."
+    ))
+}
+
+fn invalid_arn(arn: &str) -> IamError {
+    IamError::InvalidInput(format!("ARN {arn} is not valid."))
+}
+
+/// AWS managed policies belong to AWS's account: changing one is a cross-account request that
+/// no resource-based policy allows, so IAM refuses it as an authorization failure.
+fn aws_owned(c: &Call<'_>, action: &str, arn: &str) -> IamError {
+    IamError::AccessDenied(format!(
+        "User: {} is not authorized to perform: iam:{action} on resource: policy {arn} because \
+         no resource-based policy allows the iam:{action} action",
+        c.principal.arn
+    ))
+}
+
+/// The parts of a policy ARN: its owner (`aws` or an account id) and its path and name.
+struct PolicyArn<'a> {
+    owner: &'a str,
+    name: &'a str,
+}
+
+fn parse_arn(arn: &str) -> Result<PolicyArn<'_>, IamError> {
+    let rest = arn
+        .strip_prefix("arn:")
+        .and_then(|r| r.strip_prefix(PARTITION))
+        .and_then(|r| r.strip_prefix(":iam::"))
+        .ok_or_else(|| invalid_arn(arn))?;
+    let (owner, resource) = rest.split_once(':').ok_or_else(|| invalid_arn(arn))?;
+    let path_and_name = resource
+        .strip_prefix("policy")
+        .filter(|p| p.starts_with('/'))
+        .ok_or_else(|| invalid_arn(arn))?;
+    let name = path_and_name
+        .rsplit_once('/')
+        .map(|(_, n)| n)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| invalid_arn(arn))?;
+    let owner_ok = owner == "aws" || (owner.len() == 12 && owner.bytes().all(|b| b.is_ascii_digit()));
+    if !owner_ok {
+        return Err(invalid_arn(arn));
+    }
+    Ok(PolicyArn { owner, name })
+}
+
+/// The path part of a policy ARN (`/` or `/a/b/`); `/` for anything unparsable.
+pub fn path_of_arn(arn: &str) -> &str {
+    arn.split_once(":policy/")
+        .and_then(|(head, _)| {
+            let start = head.len() + ":policy".len();
+            let tail = arn.get(start..)?;
+            let end = tail.rfind('/')?;
+            tail.get(..=end)
+        })
+        .unwrap_or("/")
+}
+
+/// Resolves a policy ARN to the customer managed policy of this account or the AWS managed
+/// policy it names. ARNs compare exactly, as everywhere in IAM. A malformed ARN is
+/// `InvalidInput`; a well-formed ARN that names nothing (or another account) is `None`.
+pub fn resolve(
+    tx: &impl Reader,
+    account: AccountId,
+    arn: &str,
+) -> Result<Option<Managed>, IamError> {
+    let parsed = parse_arn(arn)?;
+    if parsed.owner == "aws" {
+        return Ok(managed::find(arn).map(Managed::Aws));
+    }
+    if parsed.owner != account.to_string() {
+        return Ok(None);
+    }
+    Ok(tx
+        .get::<PolicyRecord>(&account.to_string(), &name_key(parsed.name))?
+        .filter(|p| p.arn == arn)
+        .map(Managed::Customer))
+}
+
+/// A customer managed policy for an operation that changes it: AWS managed policies are
+/// refused, unknown ARNs are `NoSuchEntity`.
+fn require_customer(
+    tx: &impl Reader,
+    c: &Call<'_>,
+    arn: &str,
+    action: &str,
+) -> Result<PolicyRecord, IamError> {
+    match resolve(tx, c.account, arn)? {
+        Some(Managed::Customer(p)) => Ok(p),
+        Some(Managed::Aws(_)) => Err(aws_owned(c, action, arn)),
+        None => Err(not_found(arn)),
+    }
+}
+
+fn version_key(policy_lc: &str, n: u32) -> String {
+    format!("{policy_lc}/{n:010}")
+}
+
+/// `v7` -> 7; anything else names no version Moat stores.
+fn version_number(version_id: &str) -> Option<u32> {
+    let digits = version_id.strip_prefix('v')?;
+    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn find_version(
+    tx: &impl Reader,
+    account: &str,
+    policy_lc: &str,
+    version_id: &str,
+) -> Result<Option<PolicyVersionRecord>, IamError> {
+    let Some(n) = version_number(version_id) else {
+        return Ok(None);
+    };
+    Ok(tx
+        .get::<PolicyVersionRecord>(account, &version_key(policy_lc, n))?
+        .filter(|v| v.version_id == version_id))
+}
+
+/// Every stored version of a customer managed policy, oldest first.
+pub fn all_versions(
+    tx: &impl Reader,
+    account: AccountId,
+    policy_lc: &str,
+) -> Result<Vec<PolicyVersionRecord>, IamError> {
+    Ok(tx
+        .all::<PolicyVersionRecord>(&account.to_string(), &format!("{policy_lc}/"))?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
+}
+
+/// How many entities in `account` use a policy: attached, and as a permissions boundary.
+pub fn usage_counts(tx: &impl Reader, account: AccountId, arn: &str) -> Result<(i32, i32), IamError> {
+    let attached = attachments::attachment_count(tx, account, arn)?;
+    let boundaries = attachments::boundary_usage_count(tx, account, arn)?;
+    let clamp = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+    Ok((clamp(attached), clamp(boundaries)))
+}
+
+/// The wire form of a managed policy. `detailed` adds what only GetPolicy and CreatePolicy
+/// return (description, tags).
+pub fn wire_policy(policy: &Managed, counts: (i32, i32), detailed: bool) -> Policy {
+    let (attachment_count, boundary_count) = counts;
+    let common = Policy {
+        attachment_count: Some(attachment_count),
+        permissions_boundary_usage_count: Some(boundary_count),
+        is_attachable: Some(true),
+        ..Policy::default()
+    };
+    match policy {
+        Managed::Customer(p) => Policy {
+            policy_name: Some(p.name.clone()),
+            policy_id: Some(p.id.clone()),
+            arn: Some(p.arn.clone()),
+            path: Some(p.path.clone()),
+            default_version_id: Some(p.default_version_id.clone()),
+            description: if detailed {
+                p.description.clone()
+            } else {
+                None
+            },
+            create_date: Some(timestamp(p.create_date)),
+            update_date: Some(timestamp(p.update_date)),
+            tags: if detailed {
+                wire_tags_opt(&p.tags)
+            } else {
+                None
+            },
+            ..common
+        },
+        Managed::Aws(p) => Policy {
+            policy_name: Some(p.name.clone()),
+            policy_id: Some(p.id.clone()),
+            arn: Some(p.arn.clone()),
+            path: Some(p.path.clone()),
+            default_version_id: Some(p.default_version_id.clone()),
+            create_date: Some(timestamp(p.create_date)),
+            update_date: Some(timestamp(p.update_date)),
+            ..common
+        },
+    }
+}
 
 pub fn create_policy(
     tx: &mut impl Writer,
     c: &Call<'_>,
     i: CreatePolicyRequest,
 ) -> Result<CreatePolicyResponse, IamError> {
-    Err(IamError::Internal(
-        "create_policy is not implemented yet".into(),
-    ))
+    let account = c.account_key();
+    let tags = tags_from(i.tags.as_ref())?;
+    check_policy_document(&i.policy_document, DocumentUse::Managed)?;
+    let key = name_key(&i.policy_name);
+    if tx.exists::<PolicyRecord>(&account, &key)? {
+        return Err(IamError::EntityAlreadyExists(format!(
+            "A policy called {} already exists. Duplicate names are not allowed.",
+            i.policy_name
+        )));
+    }
+    if tx.count(PolicyRecord::KIND, &account, "")? >= MAX_POLICIES {
+        return Err(IamError::LimitExceeded(format!(
+            "Cannot exceed quota for PoliciesPerAccount: {MAX_POLICIES}"
+        )));
+    }
+    let path = path_or_default(i.path.as_deref());
+    let now = c.now_ms();
+    let record = PolicyRecord {
+        arn: iam_path_arn(c.account, "policy", &path, &i.policy_name),
+        name: i.policy_name,
+        id: new_unique_id(IdKind::Policy),
+        path,
+        description: i.description,
+        default_version_id: "v1".to_owned(),
+        create_date: now,
+        update_date: now,
+        tags,
+        next_version: 2,
+    };
+    tx.put(&account, &key, &record)?;
+    tx.put(
+        &account,
+        &version_key(&key, 1),
+        &PolicyVersionRecord {
+            version_id: "v1".to_owned(),
+            document: i.policy_document,
+            create_date: now,
+        },
+    )?;
+    Ok(CreatePolicyResponse {
+        policy: Some(wire_policy(&Managed::Customer(record), (0, 0), true)),
+    })
 }
 
 pub fn get_policy(
@@ -20,9 +307,11 @@ pub fn get_policy(
     c: &Call<'_>,
     i: GetPolicyRequest,
 ) -> Result<GetPolicyResponse, IamError> {
-    Err(IamError::Internal(
-        "get_policy is not implemented yet".into(),
-    ))
+    let policy = resolve(tx, c.account, &i.policy_arn)?.ok_or_else(|| not_found(&i.policy_arn))?;
+    let counts = usage_counts(tx, c.account, policy.arn())?;
+    Ok(GetPolicyResponse {
+        policy: Some(wire_policy(&policy, counts, true)),
+    })
 }
 
 pub fn delete_policy(
@@ -30,9 +319,118 @@ pub fn delete_policy(
     c: &Call<'_>,
     i: DeletePolicyRequest,
 ) -> Result<(), IamError> {
-    Err(IamError::Internal(
-        "delete_policy is not implemented yet".into(),
+    let account = c.account_key();
+    let p = require_customer(tx, c, &i.policy_arn, "DeletePolicy")?;
+    let (attached, boundaries) = usage_counts(tx, c.account, &p.arn)?;
+    if attached > 0 || boundaries > 0 {
+        return Err(IamError::DeleteConflict(
+            "Cannot delete a policy attached to entities.".to_owned(),
+        ));
+    }
+    let key = name_key(&p.name);
+    if all_versions(tx, c.account, &key)?.len() > 1 {
+        return Err(IamError::DeleteConflict(
+            "This policy has more than one version. Before you delete a policy, you must delete \
+             the policy's versions. The default version is deleted with the policy."
+                .to_owned(),
+        ));
+    }
+    tx.delete_prefix(PolicyVersionRecord::KIND, &account, &format!("{key}/"))?;
+    tx.delete::<PolicyRecord>(&account, &key)?;
+    Ok(())
+}
+
+/// One policy in the merged listing of AWS and customer managed policies.
+enum Listed {
+    Aws(&'static AwsPolicy),
+    Local(PolicyRecord),
+}
+
+impl Listed {
+    /// The listing order: by lower-cased name, AWS before customer on a tie (a customer may
+    /// reuse an AWS policy's name; the ARNs differ).
+    fn sort_key(&self) -> (String, u8) {
+        match self {
+            Listed::Aws(p) => (name_key(&p.name), 0),
+            Listed::Local(p) => (name_key(&p.name), 1),
+        }
+    }
+
+    fn into_managed(self) -> Managed {
+        match self {
+            Listed::Aws(p) => Managed::Aws(p),
+            Listed::Local(p) => Managed::Customer(p),
+        }
+    }
+}
+
+/// Markers of the merged listing and of ListEntitiesForPolicy: an opaque encoding of the last
+/// position returned.
+pub(crate) fn encode_marker(position: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(position.len() * 2 + 2);
+    out.push_str("k1");
+    for b in position.bytes() {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+pub(crate) fn decode_marker(marker: &str) -> Result<String, IamError> {
+    let invalid = || IamError::InvalidInput("Invalid Marker.".to_owned());
+    let hex = marker.strip_prefix("k1").ok_or_else(invalid)?;
+    if hex.len() % 2 != 0 {
+        return Err(invalid());
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(invalid)?;
+    String::from_utf8(bytes).map_err(|_| invalid())
+}
+
+fn list_marker(key: &(String, u8)) -> String {
+    encode_marker(&format!("{}|{}", key.0, key.1))
+}
+
+fn parse_list_marker(marker: &str) -> Result<(String, u8), IamError> {
+    let position = decode_marker(marker)?;
+    position
+        .rsplit_once('|')
+        .and_then(|(name, tag)| tag.parse::<u8>().ok().map(|t| (name.to_owned(), t)))
+        .ok_or_else(|| IamError::InvalidInput("Invalid Marker.".to_owned()))
+}
+
+fn enum_error(value: &str, member: &str, allowed: &str) -> IamError {
+    IamError::Validation(format!(
+        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: \
+         Member must satisfy enum value set: [{allowed}]"
     ))
+}
+
+/// Which uses of a policy a listing asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Usage {
+    Any,
+    PermissionsPolicy,
+    PermissionsBoundary,
+}
+
+pub(crate) fn parse_usage(filter: Option<&str>) -> Result<Usage, IamError> {
+    match filter {
+        None => Ok(Usage::Any),
+        Some("PermissionsPolicy") => Ok(Usage::PermissionsPolicy),
+        Some("PermissionsBoundary") => Ok(Usage::PermissionsBoundary),
+        Some(other) => Err(enum_error(
+            other,
+            "policyUsageFilter",
+            "PermissionsPolicy, PermissionsBoundary",
+        )),
+    }
 }
 
 pub fn list_policies(
@@ -40,9 +438,76 @@ pub fn list_policies(
     c: &Call<'_>,
     i: ListPoliciesRequest,
 ) -> Result<ListPoliciesResponse, IamError> {
-    Err(IamError::Internal(
-        "list_policies is not implemented yet".into(),
-    ))
+    let (want_aws, want_local) = match i.scope.as_deref() {
+        None | Some("All") => (true, true),
+        Some("AWS") => (true, false),
+        Some("Local") => (false, true),
+        Some(other) => return Err(enum_error(other, "scope", "All, AWS, Local")),
+    };
+    let usage = parse_usage(i.policy_usage_filter.as_deref())?;
+    let only_attached = i.only_attached.unwrap_or(false);
+    let prefix = i.path_prefix.as_deref();
+    let after = i.marker.as_deref().map(parse_list_marker).transpose()?;
+    let max = i
+        .max_items
+        .and_then(|m| usize::try_from(m).ok())
+        .filter(|m| *m > 0)
+        .unwrap_or(DEFAULT_MAX_ITEMS);
+
+    // Customer managed policies are few (a quota of 1,500) and carry no documents, and AWS
+    // managed ones are compiled in, so the merge happens in memory; usage counts, which cost
+    // a query each, are computed only for the candidates a page actually visits.
+    let mut candidates: Vec<((String, u8), Listed)> = Vec::new();
+    if want_aws {
+        for p in managed::all() {
+            if matches_path_prefix(&p.path, prefix) {
+                let item = Listed::Aws(p);
+                candidates.push((item.sort_key(), item));
+            }
+        }
+    }
+    if want_local {
+        for (_, p) in tx.all::<PolicyRecord>(&c.account_key(), "")? {
+            if matches_path_prefix(&p.path, prefix) {
+                let item = Listed::Local(p);
+                candidates.push((item.sort_key(), item));
+            }
+        }
+    }
+    candidates.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let mut page: Vec<((String, u8), Policy)> = Vec::new();
+    for (key, item) in candidates {
+        if after.as_ref().is_some_and(|m| key <= *m) {
+            continue;
+        }
+        let policy = item.into_managed();
+        let counts = usage_counts(tx, c.account, policy.arn())?;
+        let (attached, boundaries) = counts;
+        let keep = match usage {
+            Usage::Any => !only_attached || attached > 0,
+            Usage::PermissionsPolicy => attached > 0,
+            Usage::PermissionsBoundary => boundaries > 0,
+        };
+        if keep {
+            page.push((key, wire_policy(&policy, counts, false)));
+            if page.len() > max {
+                break;
+            }
+        }
+    }
+    let is_truncated = page.len() > max;
+    page.truncate(max);
+    let marker = if is_truncated {
+        page.last().map(|(k, _)| list_marker(k))
+    } else {
+        None
+    };
+    Ok(ListPoliciesResponse {
+        policies: Some(page.into_iter().map(|(_, p)| p).collect()),
+        is_truncated: Some(is_truncated),
+        marker,
+    })
 }
 
 pub fn create_policy_version(
@@ -50,9 +515,45 @@ pub fn create_policy_version(
     c: &Call<'_>,
     i: CreatePolicyVersionRequest,
 ) -> Result<CreatePolicyVersionResponse, IamError> {
-    Err(IamError::Internal(
-        "create_policy_version is not implemented yet".into(),
-    ))
+    let account = c.account_key();
+    let mut p = require_customer(tx, c, &i.policy_arn, "CreatePolicyVersion")?;
+    check_policy_document(&i.policy_document, DocumentUse::Managed)?;
+    let key = name_key(&p.name);
+    if all_versions(tx, c.account, &key)?.len() >= MAX_VERSIONS {
+        return Err(IamError::LimitExceeded(
+            "A managed policy can have up to 5 versions. Before you create a new version, you \
+             must delete an existing version."
+                .to_owned(),
+        ));
+    }
+    let n = p.next_version;
+    let version_id = format!("v{n}");
+    let now = c.now_ms();
+    tx.put(
+        &account,
+        &version_key(&key, n),
+        &PolicyVersionRecord {
+            version_id: version_id.clone(),
+            document: i.policy_document,
+            create_date: now,
+        },
+    )?;
+    let set_as_default = i.set_as_default.unwrap_or(false);
+    p.next_version = n.saturating_add(1);
+    // IAM's UpdateDate is the creation date of the newest version.
+    p.update_date = now;
+    if set_as_default {
+        p.default_version_id.clone_from(&version_id);
+    }
+    tx.put(&account, &key, &p)?;
+    Ok(CreatePolicyVersionResponse {
+        policy_version: Some(PolicyVersion {
+            version_id: Some(version_id),
+            is_default_version: Some(set_as_default),
+            create_date: Some(timestamp(now)),
+            document: None,
+        }),
+    })
 }
 
 pub fn get_policy_version(
@@ -60,9 +561,30 @@ pub fn get_policy_version(
     c: &Call<'_>,
     i: GetPolicyVersionRequest,
 ) -> Result<GetPolicyVersionResponse, IamError> {
-    Err(IamError::Internal(
-        "get_policy_version is not implemented yet".into(),
-    ))
+    let policy = resolve(tx, c.account, &i.policy_arn)?.ok_or_else(|| not_found(&i.policy_arn))?;
+    let version = match &policy {
+        Managed::Customer(p) => {
+            let v = find_version(tx, &c.account_key(), &name_key(&p.name), &i.version_id)?
+                .ok_or_else(|| version_not_found(&i.policy_arn, &i.version_id))?;
+            PolicyVersion {
+                is_default_version: Some(v.version_id == p.default_version_id),
+                document: Some(encode_document(&v.document)),
+                version_id: Some(v.version_id),
+                create_date: Some(timestamp(v.create_date)),
+            }
+        }
+        // Moat carries only the default version of an AWS managed policy.
+        Managed::Aws(p) if p.default_version_id == i.version_id => PolicyVersion {
+            version_id: Some(p.default_version_id.clone()),
+            is_default_version: Some(true),
+            document: Some(encode_document(&p.document)),
+            create_date: Some(timestamp(p.update_date)),
+        },
+        Managed::Aws(_) => return Err(version_not_found(&i.policy_arn, &i.version_id)),
+    };
+    Ok(GetPolicyVersionResponse {
+        policy_version: Some(version),
+    })
 }
 
 pub fn list_policy_versions(
@@ -70,9 +592,33 @@ pub fn list_policy_versions(
     c: &Call<'_>,
     i: ListPolicyVersionsRequest,
 ) -> Result<ListPolicyVersionsResponse, IamError> {
-    Err(IamError::Internal(
-        "list_policy_versions is not implemented yet".into(),
-    ))
+    let policy = resolve(tx, c.account, &i.policy_arn)?.ok_or_else(|| not_found(&i.policy_arn))?;
+    // Newest first, as IAM lists them.
+    let versions: Vec<PolicyVersion> = match &policy {
+        Managed::Customer(p) => all_versions(tx, c.account, &name_key(&p.name))?
+            .into_iter()
+            .rev()
+            .map(|v| PolicyVersion {
+                is_default_version: Some(v.version_id == p.default_version_id),
+                version_id: Some(v.version_id),
+                create_date: Some(timestamp(v.create_date)),
+                document: None,
+            })
+            .collect(),
+        Managed::Aws(p) => vec![PolicyVersion {
+            version_id: Some(p.default_version_id.clone()),
+            is_default_version: Some(true),
+            create_date: Some(timestamp(p.update_date)),
+            document: None,
+        }],
+    };
+    let (versions, is_truncated, marker) =
+        paginate_vec(versions, i.marker.as_deref(), i.max_items)?;
+    Ok(ListPolicyVersionsResponse {
+        versions: Some(versions),
+        is_truncated: Some(is_truncated),
+        marker,
+    })
 }
 
 pub fn delete_policy_version(
@@ -80,9 +626,21 @@ pub fn delete_policy_version(
     c: &Call<'_>,
     i: DeletePolicyVersionRequest,
 ) -> Result<(), IamError> {
-    Err(IamError::Internal(
-        "delete_policy_version is not implemented yet".into(),
-    ))
+    let account = c.account_key();
+    let p = require_customer(tx, c, &i.policy_arn, "DeletePolicyVersion")?;
+    let key = name_key(&p.name);
+    if find_version(tx, &account, &key, &i.version_id)?.is_none() {
+        return Err(version_not_found(&i.policy_arn, &i.version_id));
+    }
+    if i.version_id == p.default_version_id {
+        return Err(IamError::DeleteConflict(
+            "Cannot delete the default version of a policy.".to_owned(),
+        ));
+    }
+    if let Some(n) = version_number(&i.version_id) {
+        tx.delete::<PolicyVersionRecord>(&account, &version_key(&key, n))?;
+    }
+    Ok(())
 }
 
 pub fn set_default_policy_version(
@@ -90,15 +648,21 @@ pub fn set_default_policy_version(
     c: &Call<'_>,
     i: SetDefaultPolicyVersionRequest,
 ) -> Result<(), IamError> {
-    Err(IamError::Internal(
-        "set_default_policy_version is not implemented yet".into(),
-    ))
+    let account = c.account_key();
+    let mut p = require_customer(tx, c, &i.policy_arn, "SetDefaultPolicyVersion")?;
+    let key = name_key(&p.name);
+    let v = find_version(tx, &account, &key, &i.version_id)?
+        .ok_or_else(|| version_not_found(&i.policy_arn, &i.version_id))?;
+    p.default_version_id = v.version_id;
+    tx.put(&account, &key, &p)?;
+    Ok(())
 }
 
 pub fn tag_policy(tx: &mut impl Writer, c: &Call<'_>, i: TagPolicyRequest) -> Result<(), IamError> {
-    Err(IamError::Internal(
-        "tag_policy is not implemented yet".into(),
-    ))
+    let mut p = require_customer(tx, c, &i.policy_arn, "TagPolicy")?;
+    merge_tags(&mut p.tags, &i.tags)?;
+    tx.put(&c.account_key(), &name_key(&p.name), &p)?;
+    Ok(())
 }
 
 pub fn untag_policy(
@@ -106,9 +670,10 @@ pub fn untag_policy(
     c: &Call<'_>,
     i: UntagPolicyRequest,
 ) -> Result<(), IamError> {
-    Err(IamError::Internal(
-        "untag_policy is not implemented yet".into(),
-    ))
+    let mut p = require_customer(tx, c, &i.policy_arn, "UntagPolicy")?;
+    remove_tags(&mut p.tags, &i.tag_keys);
+    tx.put(&c.account_key(), &name_key(&p.name), &p)?;
+    Ok(())
 }
 
 pub fn list_policy_tags(
@@ -116,7 +681,16 @@ pub fn list_policy_tags(
     c: &Call<'_>,
     i: ListPolicyTagsRequest,
 ) -> Result<ListPolicyTagsResponse, IamError> {
-    Err(IamError::Internal(
-        "list_policy_tags is not implemented yet".into(),
-    ))
+    let tags = match resolve(tx, c.account, &i.policy_arn)? {
+        Some(Managed::Customer(p)) => wire_tags(&p.tags),
+        // AWS managed policies carry no tags a customer can see.
+        Some(Managed::Aws(_)) => Vec::new(),
+        None => return Err(not_found(&i.policy_arn)),
+    };
+    let (tags, is_truncated, marker) = paginate_vec(tags, i.marker.as_deref(), i.max_items)?;
+    Ok(ListPolicyTagsResponse {
+        tags,
+        is_truncated: Some(is_truncated),
+        marker,
+    })
 }

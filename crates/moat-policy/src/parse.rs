@@ -507,3 +507,1029 @@ impl RawStatement<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{parse, AwsPrincipal, ConditionOperator, SetQualifier, TemplatePart};
+    use proptest::prelude::*;
+    use PolicyKind::{Identity, Resource, ServiceControl, Session, Trust};
+
+    const OK: &str = "ok";
+
+    /// (document, kind, "ok" or IAM's exact message)
+    const CASES: &[(&str, PolicyKind, &str)] = &[
+        // ---- From the AWS IAM User Guide -----------------------------------------------------
+        // AdministratorAccess.
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            Identity,
+            OK,
+        ),
+        // Home folder in S3, with ${aws:username}.
+        (
+            r#"{
+              "Version": "2012-10-17",
+              "Statement": [
+                {
+                  "Sid": "AllowListingOfUserFolder",
+                  "Action": ["s3:ListBucket"],
+                  "Effect": "Allow",
+                  "Resource": ["arn:aws:s3:::amzn-s3-demo-bucket"],
+                  "Condition": {"StringLike": {"s3:prefix": ["home/${aws:username}/*", "home/${aws:username}"]}}
+                },
+                {
+                  "Sid": "AllowAllS3ActionsInUserFolder",
+                  "Action": ["s3:*"],
+                  "Effect": "Allow",
+                  "Resource": ["arn:aws:s3:::amzn-s3-demo-bucket/home/${aws:username}/*"]
+                }
+              ]
+            }"#,
+            Identity,
+            OK,
+        ),
+        // Self-managed credentials, denied without MFA (BoolIfExists).
+        (
+            r#"{
+              "Version": "2012-10-17",
+              "Statement": [
+                {
+                  "Sid": "AllowViewAccountInfo",
+                  "Effect": "Allow",
+                  "Action": ["iam:GetAccountPasswordPolicy", "iam:ListVirtualMFADevices"],
+                  "Resource": "*"
+                },
+                {
+                  "Sid": "AllowManageOwnVirtualMFADevice",
+                  "Effect": "Allow",
+                  "Action": ["iam:CreateVirtualMFADevice"],
+                  "Resource": "arn:aws:iam::*:mfa/*"
+                },
+                {
+                  "Sid": "AllowManageOwnUserMFA",
+                  "Effect": "Allow",
+                  "Action": ["iam:DeactivateMFADevice", "iam:EnableMFADevice", "iam:GetUser",
+                             "iam:ListMFADevices", "iam:ResyncMFADevice"],
+                  "Resource": "arn:aws:iam::*:user/${aws:username}"
+                },
+                {
+                  "Sid": "DenyAllExceptListedIfNoMFA",
+                  "Effect": "Deny",
+                  "NotAction": ["iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "iam:GetUser",
+                                "iam:ListMFADevices", "iam:ListVirtualMFADevices",
+                                "iam:ResyncMFADevice", "sts:GetSessionToken"],
+                  "Resource": "*",
+                  "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+                }
+              ]
+            }"#,
+            Identity,
+            OK,
+        ),
+        // Trust policy for a service.
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+            Trust,
+            OK,
+        ),
+        // Trust policy for another account, requiring MFA.
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}}"#,
+            Trust,
+            OK,
+        ),
+        // Trust policy for an account id, old version, no Version at all, several services.
+        (
+            r#"{"Version":"2008-10-17","Statement":[{"Sid":"","Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}]}"#,
+            Trust,
+            OK,
+        ),
+        (
+            r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com","edgelambda.amazonaws.com"]},"Action":["sts:AssumeRole","sts:TagSession"]}]}"#,
+            Trust,
+            OK,
+        ),
+        // Web identity federation (EKS service accounts).
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub":"system:serviceaccount:default:my-sa"}}}]}"#,
+            Trust,
+            OK,
+        ),
+        // An S3 bucket policy, whose Sids may hold spaces.
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Public read","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::amzn-s3-demo-bucket/*"}]}"#,
+            Resource,
+            OK,
+        ),
+        // A KMS key policy.
+        (
+            r#"{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}"#,
+            Resource,
+            OK,
+        ),
+        // An SCP denying leaving the organization.
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}"#,
+            ServiceControl,
+            OK,
+        ),
+        (
+            r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+            Session,
+            OK,
+        ),
+        // ---- moto's catalogue of IAM's responses (tests/test_iam/test_iam_policies.py) --------
+        ("This is not a json document", Identity, "Syntax errors in policy."),
+        (
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Policy document must be version 2012-10-17 or greater.",
+        ),
+        (
+            r#"{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Policy document must be version 2012-10-17 or greater.",
+        ),
+        (
+            r#"{"Version":"2013-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (r#"{"Version":"2012-10-17"}"#, Identity, "Syntax errors in policy."),
+        (r#"{"Version":"2012-10-17","Statement":["afd"]}"#, Identity, "Syntax errors in policy."),
+        (r#"{"Version":"2012-10-17","Statement":[]}"#, Identity, "Syntax errors in policy."),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"},"Extra field":"value"}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Extra field":"value"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Id":["cd3a324d2343d942772346-34234234423404-4c2242343242349d1642ee"],"Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Id":{},"Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"invalid","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"invalid","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"a a:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Vendor a a is not valid",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:List:Bucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Actions/Condition can contain only one colon.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3s:ListBucket","Resource":"arn:aws:s3:::example_bucket"},{"Effect":"Allow","Action":"s:3s:ListBucket","Resource":"arn:aws:s3:::example_bucket"}]}"#,
+            Identity,
+            "Actions/Condition can contain only one colon.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"invalid resource"}}"#,
+            Identity,
+            r#"Resource invalid resource must be in ARN format or "*"."#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"EnableDisableHongKong","Effect":"Allow","Action":["account:EnableRegion","account:DisableRegion"],"Resource":"","Condition":{"StringEquals":{"account:TargetRegion":"ap-east-1"}}},{"Sid":"ViewConsole","Effect":"Allow","Action":["aws-portal:ViewAccount","account:ListRegions"],"Resource":""}]}"#,
+            Identity,
+            r#"Resource  must be in ARN format or "*"."#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s:3:ListBucket","Resource":"sdfsadf"}}"#,
+            Identity,
+            r#"Resource sdfsadf must be in ARN format or "*"."#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":["adf"]}}"#,
+            Identity,
+            r#"Resource adf must be in ARN format or "*"."#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"s3s:ListBucket","Resource":"a:bsdfdsafsad"}}"#,
+            Identity,
+            r#"Partition "bsdfdsafsad" is not valid for resource "arn:bsdfdsafsad:*:*:*:*"."#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"s3s:ListBucket","Resource":"a:b:cadfsdf"}}"#,
+            Identity,
+            r#"Partition "b" is not valid for resource "arn:b:cadfsdf:*:*:*"."#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"s3s:ListBucket","Resource":"a:b:c:d:e:f:g:h"}}"#,
+            Identity,
+            r#"Partition "b" is not valid for resource "arn:b:c:d:e:f:g:h"."#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"aws:s3:::example_bucket"}}"#,
+            Identity,
+            r#"Partition "s3" is not valid for resource "arn:s3:::example_bucket:*"."#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":["arn:error:s3:::example_bucket","arn:error:s3::example_bucket"]}}"#,
+            Identity,
+            r#"Partition "error" is not valid for resource "arn:error:s3:::example_bucket"."#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket"}}"#,
+            Identity,
+            "Policy statement must contain resources.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":[]}}"#,
+            Identity,
+            "Policy statement must contain resources.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"invalid"}}"#,
+            Identity,
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Policy statement must contain actions.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow"}}"#,
+            Identity,
+            "Policy statement must contain actions.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":[],"Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Policy statement must contain actions.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny"},{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}]}"#,
+            Identity,
+            "Policy statement must contain actions.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:iam:::example_bucket"}}"#,
+            Identity,
+            r#"IAM resource path must either be "*" or start with user/, federated-user/, role/, group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, saml-provider/, oidc-provider/, report/, access-report/."#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3::example_bucket"}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Resource":"arn:aws:s3::example_bucket"}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws"}}"#,
+            Identity,
+            "Resource vendor must be fully qualified and cannot contain regexes.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":{"a":"arn:aws:s3:::example_bucket"}}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:ListBucket","Resource":["adfdf",{}]}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","NotResource":[]}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":[[]],"Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"s3s:ListBucket","Action":[],"Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":{},"Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":[]}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":"a"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"a":"b"}}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateGreaterThan":"b"}}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateGreaterThan":[]}}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateGreaterThan":{"a":{}}}}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateGreaterThan":{"a":{}}}}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"x":{"a":"1"}}}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"ForAnyValue::StringEqualsIfExists":{"a":"asf"}}}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":[{"ForAllValues:StringEquals":{"aws:TagKeys":"Department"}}]}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:iam:us-east-1::example_bucket"}}"#,
+            Identity,
+            "IAM resource arn:aws:iam:us-east-1::example_bucket cannot contain region information.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:us-east-1::example_bucket"}}"#,
+            Identity,
+            "Resource arn:aws:s3:us-east-1::example_bucket can not contain region information.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Sid":{},"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Sid":[],"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"sdf","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"},{"Sid":"sdf","Effect":"Allow"}]}"#,
+            Identity,
+            "Statement IDs (SID) in a single policy must be unique.",
+        ),
+        (
+            r#"{"Statement":[{"Sid":"sdf","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"},{"Sid":"sdf","Effect":"Allow"}]}"#,
+            Identity,
+            "Policy document must be version 2012-10-17 or greater.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"s3:ListBucket","Action":"iam:dsf","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","NotResource":"*"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"denY","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateGreaterThan":{"a":"sdfdsf"}}}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateGreaterThan":{"a":"sdfdsf"}}}}"#,
+            Identity,
+            "Policy document must be version 2012-10-17 or greater.",
+        ),
+        (
+            r#"{"Statement":{"Effect":"denY","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            "Policy document must be version 2012-10-17 or greater.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Condition":{"DateGreaterThan":{"a":"sdfdsf"}}}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"s3:ListBucket","Resource":"arn:aws::::example_bucket"}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"allow","Resource":"arn:aws:s3:us-east-1::example_bucket"}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"sdf","Effect":"aLLow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket"},{"Sid":"sdf","Effect":"Allow"}]}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","NotResource":"arn:aws:s3::example_bucket"}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateLessThanEquals":{"a":"234-13"}}}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateLessThanEquals":{"a":"2016-12-13t2:00:00.593194+1"}}}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateLessThanEquals":{"a":"2016-12-13t2:00:00.1999999999+10:59"}}}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateLessThan":{"a":"9223372036854775808"}}}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:error:s3:::example_bucket","Condition":{"DateGreaterThan":{"a":"sdfdsf"}}}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws::fdsasf"}}"#,
+            Identity,
+            "The policy failed legacy parsing",
+        ),
+        // moto's valid documents.
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam: asdf safdsf af ","Resource":"arn:aws:s3:::example_bucket"}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":["arn:aws:s3:::example_bucket","*"]}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"service-prefix:action-name","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2017-07-01T00:00:00Z"},"DateLessThan":{"aws:CurrentTime":"2017-12-31T23:59:59Z"}}}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:iam:::user/example_bucket"}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s33:::example_bucket"}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:fdsasf"}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{}}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":"Department"}}}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:cloudwatch:us-east-1::example_bucket"}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:invalid-service:us-east-1::example_bucket"}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateGreaterThan":{}}}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateGreaterThan":{"a":[]}}}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"a":{}}}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"x":{},"y":{}}}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateGreaterThan":{"a":"01T"}}}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"DateLessThan":{"a":"-292275054"}}}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::example_bucket","Condition":{"ForAnyValue:StringEqualsIfExists":{"a":"asf"}}}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"s3:ListBucket","NotResource":"*"}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Action":"rds:*","Resource":["arn:aws:rds:region:*:*"]},{"Sid":"","Effect":"Allow","Action":["rds:Describe*"],"Resource":["*"]}]}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"","Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:us-west-2:123456789012:accesspoint/my-access-point","arn:aws:s3:us-west-2:123456789012:accesspoint/my-access-point/object/*"]}]}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"ListYourObjects","Effect":"Allow","Action":"s3:ListBucket","Resource":["arn:aws:s3:::bucket-name"],"Condition":{"StringLike":{"s3:prefix":["cognito/application-name/${cognito-identity.amazonaws.com:sub}"]}}}]}"#,
+            Identity,
+            OK,
+        ),
+        // ---- Elements and values moto does not cover -----------------------------------------
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"NumericLessThanEquals":{"s3:max-keys":10},"Bool":{"aws:SecureTransport":true}}}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"a":null}}}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEquals":{"a":[["x"]]}}}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":[null]}}"#,
+            Identity,
+            OK,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":null}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":[null],"Resource":"*"}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*:Untag*","Resource":"*"}}"#,
+            Identity,
+            "Action vendors (e.g., aws, ec2, etc.) must not contain wildcards",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Sid":"my-sid","Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+            Identity,
+            "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"s3:*","Resource":"*"}}"#,
+            Identity,
+            "Policy document should not specify a principal.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"s3:*"}}"#,
+            Identity,
+            "Policy document should not specify a principal.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}"#,
+            Session,
+            "Policy document should not specify a principal.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}"#,
+            ServiceControl,
+            "Policy document should not specify a principal.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:*"}}"#,
+            ServiceControl,
+            "Policy statement must contain resources.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"*","Service":"s3.amazonaws.com"},"NotPrincipal":"*","Action":"s3:*"}}"#,
+            Resource,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"aws":"*"},"Action":"s3:*"}}"#,
+            Resource,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"arn:aws:iam::123456789012:root","Action":"s3:*"}}"#,
+            Resource,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#,
+            Resource,
+            "Missing required field Principal",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"123456789012"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#,
+            Resource,
+            "Allow with NotPrincipal is not allowed.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"123456789012"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#,
+            Resource,
+            OK,
+        ),
+        // ---- Role trust policies ---------------------------------------------------------------
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["route53:ChangeResourceRecordSets"],"Resource":["arn:aws:route53:::hostedzone/*"]}]}"#,
+            Trust,
+            "Has prohibited field Resource",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","NotResource":"*"}]}"#,
+            Trust,
+            "AssumeRole policy must not contain resources.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}"#,
+            Trust,
+            "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in policy has a statement with no principals!",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{},"Action":"sts:AssumeRole"}]}"#,
+            Trust,
+            "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in policy has a statement with no principals!",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"rolesanywhere.amazonaws.com"},"Action":["sts:SetSourceIdentity","sts:AssumeRole","sts:TagSessions"]}]}"#,
+            Trust,
+            "AssumeRole policy may only specify STS AssumeRole actions.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"*"}]}"#,
+            Trust,
+            "AssumeRole policy may only specify STS AssumeRole actions.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+            Trust,
+            r#"Invalid principal in policy: "SERVICE":"amazonaws.com""#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/*"},"Action":"sts:AssumeRole"}]}"#,
+            Trust,
+            r#"Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:role/*""#,
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"not a domain"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#,
+            Trust,
+            "Federated principals must be valid domain names or SAML metadata ARNs",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
+            Trust,
+            "Allow with NotPrincipal is not allowed.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"trust-ec2","Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+            Trust,
+            "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"}}]}"#,
+            Trust,
+            "Policy statement must contain actions.",
+        ),
+        // ---- JSON itself ---------------------------------------------------------------------
+        ("", Identity, "Syntax errors in policy."),
+        ("null", Identity, "Syntax errors in policy."),
+        ("[]", Identity, "Syntax errors in policy."),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*",}}"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}} x"#,
+            Identity,
+            "Syntax errors in policy.",
+        ),
+    ];
+
+    #[test]
+    fn documents() {
+        let mut failures = Vec::new();
+        for (i, (document, kind, want)) in CASES.iter().enumerate() {
+            let got = match parse(document, *kind) {
+                Ok(_) => OK.to_owned(),
+                Err(e) => e.to_string(),
+            };
+            if got != *want {
+                failures.push(format!(
+                    "case {i} ({kind:?}): want {want:?}, got {got:?}\n  {document}"
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn builds_the_home_folder_policy() {
+        let Some((document, kind, _)) = CASES.get(1) else {
+            panic!("case missing");
+        };
+        let policy = parse(document, *kind).expect("valid");
+        assert_eq!(policy.version, PolicyVersion::V2012_10_17);
+        let [list, all] = policy.statements.as_slice() else {
+            panic!("two statements");
+        };
+        assert_eq!(list.sid.as_deref(), Some("AllowListingOfUserFolder"));
+        assert_eq!(list.effect, Effect::Allow);
+        assert!(list.action.applies_to("s3:ListBucket"));
+        assert!(list.action.applies_to("S3:LISTBUCKET"));
+        assert!(!list.action.applies_to("s3:GetObject"));
+        let [condition] = list.conditions.as_slice() else {
+            panic!("one condition");
+        };
+        assert_eq!(condition.operator, ConditionOperator::StringLike);
+        assert_eq!(condition.key, "s3:prefix");
+        let Some(ConditionValue::String(t)) = condition.values.first() else {
+            panic!("string value");
+        };
+        assert_eq!(
+            t.variables().next().map(|v| v.key.as_str()),
+            Some("aws:username")
+        );
+
+        assert!(all.action.applies_to("s3:PutObject"));
+        let resource = all.resource.as_ref().expect("resource");
+        let alice = |k: &str| (k == "aws:username").then_some("alice");
+        assert!(resource.applies_to(
+            "arn:aws:s3:::amzn-s3-demo-bucket/home/alice/notes.txt",
+            alice
+        ));
+        assert!(!resource.applies_to("arn:aws:s3:::amzn-s3-demo-bucket/home/bob/notes.txt", alice));
+    }
+
+    #[test]
+    fn builds_the_mfa_policy() {
+        let Some((document, kind, _)) = CASES.get(2) else {
+            panic!("case missing");
+        };
+        let policy = parse(document, *kind).expect("valid");
+        let deny = policy.statements.last().expect("statements");
+        assert_eq!(deny.effect, Effect::Deny);
+        assert!(matches!(deny.action, ActionBlock::NotAction(_)));
+        assert!(deny.action.applies_to("s3:GetObject"));
+        assert!(!deny.action.applies_to("sts:GetSessionToken"));
+        let [condition] = deny.conditions.as_slice() else {
+            panic!("one condition");
+        };
+        assert_eq!(condition.operator, ConditionOperator::Bool);
+        assert!(condition.if_exists);
+        assert_eq!(condition.set, None);
+    }
+
+    #[test]
+    fn builds_trust_principals() {
+        let policy = parse(
+            r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":["123456789012","*","arn:aws:iam::123456789012:role/R"],"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}}"#,
+            Trust,
+        )
+        .expect("valid");
+        assert_eq!(policy.version, PolicyVersion::V2008_10_17);
+        let st = policy.statements.first().expect("statement");
+        let Some(PrincipalBlock::Principal(Principals::Named(named))) = &st.principal else {
+            panic!("named principals");
+        };
+        assert_eq!(
+            named.aws,
+            vec![
+                AwsPrincipal::Account("123456789012".into()),
+                AwsPrincipal::Everyone,
+                AwsPrincipal::Arn("arn:aws:iam::123456789012:role/R".into()),
+            ]
+        );
+        assert_eq!(named.service, vec!["ec2.amazonaws.com".to_owned()]);
+        assert!(st.resource.is_none());
+    }
+
+    #[test]
+    fn old_version_keeps_dollar_braces_literal() {
+        let policy = parse(
+            r#"{"Version":"2008-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:username}","Condition":{"ForAnyValue:StringLike":{"k":["${aws:username}",1,true]}}}}"#,
+            Resource,
+        )
+        .expect("valid");
+        let st = policy.statements.first().expect("statement");
+        let resource = st.resource.as_ref().expect("resource");
+        assert!(resource.applies_to("arn:aws:s3:::b/${aws:username}", |_| None));
+        let condition = st.conditions.first().expect("condition");
+        assert_eq!(condition.set, Some(SetQualifier::ForAnyValue));
+        assert_eq!(
+            condition.values,
+            vec![
+                ConditionValue::String(Template::parse("${aws:username}", false)),
+                ConditionValue::Number("1".into()),
+                ConditionValue::Bool(true),
+            ]
+        );
+        let Some(ConditionValue::String(t)) = condition.values.first() else {
+            panic!("string");
+        };
+        assert_eq!(
+            t.parts(),
+            &[TemplatePart::Literal("${aws:username}".into())]
+        );
+    }
+
+    #[test]
+    fn error_code_is_malformed_policy_document() {
+        assert_eq!(PolicyError::Syntax.code(), "MalformedPolicyDocument");
+    }
+
+    /// JSON values of any shape, up to a modest depth.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(any::<String>(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// JSON built from the policy grammar's own words, so generated documents get past the
+    /// shape checks and exercise the later phases.
+    fn policyish_json() -> impl Strategy<Value = Value> {
+        let word = prop::sample::select(vec![
+            "Version",
+            "Id",
+            "Statement",
+            "Sid",
+            "Effect",
+            "Allow",
+            "Deny",
+            "allow",
+            "Principal",
+            "NotPrincipal",
+            "Action",
+            "NotAction",
+            "Resource",
+            "NotResource",
+            "Condition",
+            "AWS",
+            "Service",
+            "Federated",
+            "CanonicalUser",
+            "2012-10-17",
+            "2008-10-17",
+            "*",
+            "s3:*",
+            "sts:AssumeRole",
+            "arn:aws:s3:::b/*",
+            "arn:aws:iam::123456789012:root",
+            "ec2.amazonaws.com",
+            "StringLike",
+            "ForAnyValue:StringEqualsIfExists",
+            "DateLessThan",
+            "2019-07-01T00:00:00Z",
+            "aws:username",
+            "${aws:username}",
+            "a:b",
+            "",
+            "x",
+        ])
+        .prop_map(str::to_owned);
+        let leaf = prop_oneof![
+            word.clone().prop_map(Value::String),
+            any::<bool>().prop_map(Value::Bool),
+            Just(Value::Null),
+            (0u32..100).prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 96, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(word.clone(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    const KINDS: [PolicyKind; 5] = [Identity, Trust, Resource, ServiceControl, Session];
+
+    proptest! {
+        #[test]
+        fn never_panics_on_strings(s in any::<String>()) {
+            for kind in KINDS {
+                let _ = parse(&s, kind);
+            }
+            let _ = crate::non_whitespace_len(&s);
+        }
+
+        #[test]
+        fn never_panics_on_json(v in any_json()) {
+            let text = v.to_string();
+            for kind in KINDS {
+                let _ = parse(&text, kind);
+            }
+        }
+
+        #[test]
+        fn never_panics_on_policyish_json(v in policyish_json()) {
+            let text = v.to_string();
+            for kind in KINDS {
+                let _ = parse(&text, kind);
+            }
+        }
+
+        #[test]
+        fn whitespace_does_not_change_the_outcome(v in policyish_json()) {
+            let compact = v.to_string();
+            let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
+            for kind in KINDS {
+                prop_assert_eq!(parse(&compact, kind), parse(&pretty, kind));
+            }
+            prop_assert_eq!(crate::non_whitespace_len(&compact), crate::non_whitespace_len(&pretty));
+        }
+    }
+}

@@ -53,6 +53,23 @@ pub(crate) enum Piece<S> {
 impl WildcardPattern {
     /// Compiles `pattern`, where every `*` and `?` is a wildcard.
     pub fn new(pattern: &str, case: CaseSensitivity) -> Self {
+        // Most patterns in real policies take one of the simple shapes; recognise them without
+        // building the general form.
+        let wild = |s: &str| s.contains(['*', '?']);
+        if !wild(pattern) {
+            return WildcardPattern {
+                shape: Shape::Exact(pattern.into()),
+                case,
+            };
+        }
+        if let Some(prefix) = pattern.strip_suffix('*').filter(|p| !wild(p)) {
+            let shape = if prefix.is_empty() {
+                Shape::Everything
+            } else {
+                Shape::Prefix(prefix.into())
+            };
+            return WildcardPattern { shape, case };
+        }
         let mut pieces = Vec::new();
         let mut literal = String::new();
         for c in pattern.chars() {
@@ -102,8 +119,8 @@ impl WildcardPattern {
         let fold = self.case == CaseSensitivity::Insensitive;
         match &self.shape {
             Shape::Everything => true,
-            Shape::Exact(s) => str_eq(s, input, fold),
-            Shape::Prefix(p) => starts_with(input, p, fold),
+            Shape::Exact(s) => match_literal_at(s, input, fold) == Some(input.len()),
+            Shape::Prefix(p) => match_literal_at(p, input, fold).is_some(),
             Shape::General(pieces) => glob_match(pieces, input, fold),
         }
     }
@@ -120,6 +137,24 @@ impl WildcardPattern {
 
     pub fn case(&self) -> CaseSensitivity {
         self.case
+    }
+
+    /// The pattern as a sequence of pieces, whatever its compiled shape.
+    pub(crate) fn pieces(&self) -> Vec<Piece<&str>> {
+        match &self.shape {
+            Shape::Everything => vec![Piece::AnyRun],
+            Shape::Exact(s) if s.is_empty() => Vec::new(),
+            Shape::Exact(s) => vec![Piece::Literal(s)],
+            Shape::Prefix(p) => vec![Piece::Literal(p), Piece::AnyRun],
+            Shape::General(pieces) => pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Literal(s) => Piece::Literal(&**s),
+                    Piece::AnyRun => Piece::AnyRun,
+                    Piece::AnyChar => Piece::AnyChar,
+                })
+                .collect(),
+        }
     }
 }
 
@@ -171,48 +206,34 @@ fn normalize(pieces: Vec<Piece<String>>) -> Vec<Piece<String>> {
 /// The pattern is split at its stars into chunks of literals and `?`. Each chunk matches a fixed
 /// number of characters, so: the first chunk is anchored at the start, the last at the end, and
 /// each middle chunk is taken at its leftmost occurrence in what remains; choosing the leftmost
-/// occurrence never rules out a match that a later one would allow.
+/// occurrence never rules out a match that a later one would allow. Nothing is allocated.
 pub(crate) fn glob_match<S: AsRef<str>>(pieces: &[Piece<S>], input: &str, fold: bool) -> bool {
-    let mut chunks = pieces.split(|p| matches!(p, Piece::AnyRun));
-    let Some(first) = chunks.next() else {
-        return input.is_empty();
+    let is_star = |p: &Piece<S>| matches!(p, Piece::AnyRun);
+    let Some(first_star) = pieces.iter().position(is_star) else {
+        return match_chunk_at(pieces, input, fold) == Some(input.len());
     };
-    let Some(after_first) = match_chunk_at(first, input, fold) else {
+    let last_star = pieces.iter().rposition(is_star).unwrap_or(first_star);
+    let (Some(first), Some(last)) = (pieces.get(..first_star), pieces.get(last_star + 1..)) else {
         return false;
     };
-    let Some(rest) = input.get(after_first..) else {
-        return false;
-    };
-    let middle_and_last: Vec<&[Piece<S>]> = chunks.collect();
-    let Some((last, middle)) = middle_and_last.split_last() else {
-        // No star at all: the single chunk must have consumed everything.
-        return rest.is_empty();
-    };
+    let middle = pieces.get(first_star + 1..last_star).unwrap_or_default();
 
-    // Anchor the last chunk at the end of the input.
-    let last_len = chunk_char_len(last);
-    let Some(last_start) = nth_char_from_end(rest, last_len) else {
+    let Some(rest) = match_chunk_at(first, input, fold).and_then(|n| input.get(n..)) else {
         return false;
     };
-    let Some(tail) = rest.get(last_start..) else {
+    // Anchor the last chunk at the end of the input.
+    let Some(last_start) = nth_char_from_end(rest, chunk_char_len(last)) else {
+        return false;
+    };
+    let (Some(mut window), Some(tail)) = (rest.get(..last_start), rest.get(last_start..)) else {
         return false;
     };
     if match_chunk_at(last, tail, fold) != Some(tail.len()) {
         return false;
     }
-    let Some(mut window) = rest.get(..last_start) else {
-        return false;
-    };
-
-    for chunk in middle {
-        if chunk.is_empty() {
-            continue;
-        }
-        match find_chunk(chunk, window, fold) {
-            Some(end) => match window.get(end..) {
-                Some(w) => window = w,
-                None => return false,
-            },
+    for chunk in middle.split(is_star).filter(|c| !c.is_empty()) {
+        match find_chunk(chunk, window, fold).and_then(|end| window.get(end..)) {
+            Some(w) => window = w,
             None => return false,
         }
     }
@@ -233,46 +254,61 @@ fn chunk_char_len<S: AsRef<str>>(chunk: &[Piece<S>]) -> usize {
 
 /// The byte offset at which the last `n` characters of `s` begin.
 fn nth_char_from_end(s: &str, n: usize) -> Option<usize> {
-    if n == 0 {
-        return Some(s.len());
+    match n.checked_sub(1) {
+        None => Some(s.len()),
+        Some(skip) => s.char_indices().rev().nth(skip).map(|(i, _)| i),
     }
-    s.char_indices().rev().nth(n - 1).map(|(i, _)| i)
 }
 
 /// Matches a star-free chunk at the start of `input`; returns the bytes consumed.
 fn match_chunk_at<S: AsRef<str>>(chunk: &[Piece<S>], input: &str, fold: bool) -> Option<usize> {
+    let mut pos = 0;
+    for piece in chunk {
+        let rest = input.get(pos..)?;
+        pos += match piece {
+            Piece::Literal(lit) => match_literal_at(lit.as_ref(), rest, fold)?,
+            Piece::AnyChar => rest.chars().next()?.len_utf8(),
+            Piece::AnyRun => return None,
+        };
+    }
+    Some(pos)
+}
+
+/// Matches `lit` at the start of `input`; returns the bytes of `input` consumed.
+fn match_literal_at(lit: &str, input: &str, fold: bool) -> Option<usize> {
+    if !fold {
+        return input.starts_with(lit).then_some(lit.len());
+    }
+    if let Some(head) = input.get(..lit.len()).filter(|h| h.is_ascii() && lit.is_ascii()) {
+        return head.eq_ignore_ascii_case(lit).then_some(lit.len());
+    }
     let mut chars = input.char_indices();
     let mut consumed = 0;
-    for piece in chunk {
-        match piece {
-            Piece::Literal(lit) => {
-                for want in lit.as_ref().chars() {
-                    let (i, got) = chars.next()?;
-                    if !char_eq(want, got, fold) {
-                        return None;
-                    }
-                    consumed = i + got.len_utf8();
-                }
-            }
-            Piece::AnyChar => {
-                let (i, got) = chars.next()?;
-                consumed = i + got.len_utf8();
-            }
-            Piece::AnyRun => return None,
+    for want in lit.chars() {
+        let (i, got) = chars.next()?;
+        if !char_eq(want, got, true) {
+            return None;
         }
+        consumed = i + got.len_utf8();
     }
     Some(consumed)
 }
 
 /// Finds the leftmost occurrence of a chunk in `haystack`; returns the byte offset just past it.
 fn find_chunk<S: AsRef<str>>(chunk: &[Piece<S>], haystack: &str, fold: bool) -> Option<usize> {
-    for (start, _) in haystack.char_indices() {
-        let rest = haystack.get(start..)?;
-        if let Some(len) = match_chunk_at(chunk, rest, fold) {
-            return Some(start + len);
-        }
+    let try_at = |start: usize| {
+        haystack
+            .get(start..)
+            .and_then(|rest| match_chunk_at(chunk, rest, fold))
+            .map(|len| start + len)
+    };
+    match chunk.first() {
+        // Let the standard library's substring search propose the candidates.
+        Some(Piece::Literal(lit)) if !fold && !lit.as_ref().is_empty() => haystack
+            .match_indices(lit.as_ref())
+            .find_map(|(start, _)| try_at(start)),
+        _ => haystack.char_indices().find_map(|(start, _)| try_at(start)),
     }
-    None
 }
 
 fn char_eq(a: char, b: char, fold: bool) -> bool {
@@ -286,37 +322,6 @@ fn char_eq(a: char, b: char, fold: bool) -> bool {
         return a.eq_ignore_ascii_case(&b);
     }
     a.to_lowercase().eq(b.to_lowercase())
-}
-
-fn str_eq(a: &str, b: &str, fold: bool) -> bool {
-    if !fold {
-        return a == b;
-    }
-    if a.is_ascii() && b.is_ascii() {
-        return a.eq_ignore_ascii_case(b);
-    }
-    let mut x = a.chars();
-    let mut y = b.chars();
-    loop {
-        match (x.next(), y.next()) {
-            (None, None) => return true,
-            (Some(p), Some(q)) if char_eq(p, q, true) => {}
-            _ => return false,
-        }
-    }
-}
-
-fn starts_with(input: &str, prefix: &str, fold: bool) -> bool {
-    if !fold {
-        return input.starts_with(prefix);
-    }
-    if let (Some(head), true) = (input.get(..prefix.len()), prefix.is_ascii()) {
-        return head.eq_ignore_ascii_case(prefix);
-    }
-    let mut chars = input.chars();
-    prefix
-        .chars()
-        .all(|want| chars.next().is_some_and(|got| char_eq(want, got, true)))
 }
 
 #[cfg(test)]
@@ -439,7 +444,8 @@ mod tests {
         #[test]
         fn prefix_star_matches_extensions(p in "[a-z:]{0,10}", tail in any::<String>()) {
             let pat = WildcardPattern::new(&format!("{p}*"), CaseSensitivity::Sensitive);
-            prop_assert!(pat.matches(&format!("{p}{tail}")));
+            let input = format!("{p}{tail}");
+            prop_assert!(pat.matches(&input));
         }
 
         #[test]

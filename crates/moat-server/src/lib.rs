@@ -1,1 +1,366 @@
+//! The Moat server: listener, TLS, limits, `/health`, `/metrics`, and the AWS request pipeline.
 
+mod iam_service;
+mod metrics;
+pub mod node;
+pub mod pipeline;
+pub mod service;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use moat_iam::Iam;
+use moat_sigv4::SigningKeyCache;
+use moat_store::Store;
+use moat_types::Clock;
+use tokio::net::TcpListener;
+
+pub use service::{PreparedCall, Service};
+
+/// Request limits: a request past them is refused before any work is done.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_header_bytes: usize,
+    /// How long a client may take to send its request headers.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            max_header_bytes: 64 * 1024,
+            header_read_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the server needs to run; built by the binary (or the test kit).
+pub struct ServerConfig {
+    pub region: String,
+    pub limits: Limits,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// Shared by every request.
+pub struct State {
+    pub(crate) services: HashMap<&'static str, Arc<dyn Service>>,
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) region: String,
+    pub(crate) key_cache: SigningKeyCache,
+    pub(crate) metrics: metrics::Metrics,
+    limits: Limits,
+    key_use: Mutex<HashMap<String, Instant>>,
+    ready: std::sync::atomic::AtomicBool,
+}
+
+/// How often an access key's last use is written; AWS itself reports it with delay, and
+/// writing on every request would cost a disk sync per call.
+const KEY_USE_INTERVAL: Duration = Duration::from_secs(60);
+
+impl State {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: &ServerConfig) -> Result<State, ServerError> {
+        let mut services: HashMap<&'static str, Arc<dyn Service>> = HashMap::new();
+        let iam: Arc<dyn Service> = Arc::new(iam_service::IamService {
+            iam: Iam::new(store.clone()),
+        });
+        services.insert(iam.signing_name(), iam);
+        Ok(State {
+            services,
+            store,
+            clock,
+            region: config.region.clone(),
+            key_cache: SigningKeyCache::new(),
+            metrics: metrics::Metrics::new().map_err(|e| ServerError::Metrics(e.to_string()))?,
+            limits: config.limits.clone(),
+            key_use: Mutex::new(HashMap::new()),
+            ready: std::sync::atomic::AtomicBool::new(true),
+        })
+    }
+
+    /// Remembers that a key was used, writing it at most once per interval per key.
+    pub(crate) fn note_key_use(&self, access_key_id: &str, service: &str) {
+        let due = {
+            let mut seen = self.key_use.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            match seen.get(access_key_id) {
+                Some(t) if now.duration_since(*t) < KEY_USE_INTERVAL => false,
+                _ => {
+                    seen.insert(access_key_id.to_owned(), now);
+                    true
+                }
+            }
+        };
+        if due {
+            if let Err(e) = moat_iam::auth::record_key_use(
+                &self.store,
+                access_key_id,
+                service,
+                &self.region,
+                self.clock.now(),
+            ) {
+                tracing::warn!(error = %e, "cannot record access key use");
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot set up metrics: {0}")]
+    Metrics(String),
+    #[error("listener failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Binds the listener; separate from `serve` so start-up errors surface before the banner.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and waits (up to `drain`) for
+/// requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<State>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl std::future::Future<Output = ()>,
+    drain: Duration,
+) -> Result<(), ServerError> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .max_buf_size(state.limits.max_header_bytes.max(8192))
+        .header_read_timeout(state.limits.header_read_timeout)
+        .timer(hyper_util::rt::TokioTimer::new());
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(state.limits.max_header_bytes).unwrap_or(u32::MAX));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: keep serving the others.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let secure = acceptor.is_some();
+                let svc = hyper::service::service_fn(move |req| {
+                    let state = state.clone();
+                    async move { Ok::<_, std::convert::Infallible>(route(state, req, peer, secure).await) }
+                });
+                match &acceptor {
+                    None => {
+                        let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
+                        let conn = graceful.watch(conn);
+                        tokio::spawn(async move {
+                            if let Err(e) = conn.await {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                        });
+                    }
+                    Some(acceptor) => {
+                        let acceptor = acceptor.clone();
+                        let builder = builder.clone();
+                        let watcher = graceful.watcher();
+                        tokio::spawn(async move {
+                            let tls = match acceptor.accept(stream).await {
+                                Ok(s) => s,
+                                Err(e) => {
+                                    tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                                    return;
+                                }
+                            };
+                            let conn = builder.serve_connection(TokioIo::new(tls), svc).into_owned();
+                            if let Err(e) = watcher.watch(conn).await {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                        });
+                    }
+                }
+            }
+            () = &mut shutdown => {
+                state.ready.store(false, std::sync::atomic::Ordering::SeqCst);
+                tracing::info!("shutting down: no new connections, finishing requests in flight");
+                break;
+            }
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all requests finished"),
+        () = tokio::time::sleep(drain) => tracing::warn!("gave up waiting for requests in flight"),
+    }
+    Ok(())
+}
+
+fn simple(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    resp
+}
+
+async fn route(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    secure: bool,
+) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    if req.method() == http::Method::GET && !has_auth(&req) {
+        match path {
+            "/health" => {
+                return if state.ready.load(std::sync::atomic::Ordering::SeqCst) {
+                    simple(StatusCode::OK, "application/json", r#"{"status":"ok"}"#)
+                } else {
+                    simple(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "application/json",
+                        r#"{"status":"shutting down"}"#,
+                    )
+                };
+            }
+            "/metrics" => {
+                return simple(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4",
+                    state.metrics.render(),
+                );
+            }
+            _ => {}
+        }
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    let request_id_for_limits = pipeline::new_request_id();
+    if header_bytes > state.limits.max_header_bytes {
+        return limit_error(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "Request headers are too large.", &request_id_for_limits);
+    }
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, state.limits.max_body_bytes).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                let msg = format!(
+                    "Request body is larger than the limit of {} bytes.",
+                    state.limits.max_body_bytes
+                );
+                return limit_error(StatusCode::PAYLOAD_TOO_LARGE, &msg, &request_id_for_limits);
+            }
+            return simple(StatusCode::BAD_REQUEST, "text/plain", "could not read request body");
+        }
+    };
+    let mut headers = parts.headers;
+    if !headers.contains_key(http::header::HOST) {
+        // HTTP/2 carries the host in :authority; SDKs sign it as `host`.
+        if let Some(authority) = parts.uri.authority() {
+            if let Ok(v) = http::HeaderValue::from_str(authority.as_str()) {
+                headers.insert(http::header::HOST, v);
+            }
+        }
+    }
+    let incoming = pipeline::Incoming {
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers,
+        body,
+        source_ip: peer.ip(),
+        secure_transport: secure,
+    };
+    let worker = state.clone();
+    let reply = match tokio::task::spawn_blocking(move || pipeline::handle(&worker, incoming)).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "request worker failed");
+            let id = pipeline::new_request_id();
+            pipeline::Reply {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                content_type: "text/xml",
+                body: Bytes::from(moat_wire::query::encode_error(
+                    None,
+                    false,
+                    "InternalFailure",
+                    "An internal error occurred.",
+                    &id,
+                )),
+                request_id: id,
+            }
+        }
+    };
+    let mut resp = simple(reply.status, reply.content_type, reply.body);
+    resp.headers_mut()
+        .insert("x-amzn-requestid", pipeline::header_value(&reply.request_id));
+    resp
+}
+
+fn has_auth<B>(req: &Request<B>) -> bool {
+    req.headers().contains_key(http::header::AUTHORIZATION)
+        || req.uri().query().is_some_and(|q| q.contains("X-Amz-Algorithm"))
+}
+
+fn limit_error(status: StatusCode, message: &str, request_id: &str) -> Response<Full<Bytes>> {
+    let body = moat_wire::query::encode_error(None, true, "RequestEntityTooLarge", message, request_id);
+    let mut resp = simple(status, "text/xml", body);
+    resp.headers_mut()
+        .insert("x-amzn-requestid", pipeline::header_value(request_id));
+    resp
+}
+
+/// Loads a PEM certificate chain and private key into a rustls server config.
+pub fn load_tls(cert_path: &std::path::Path, key_path: &std::path::Path) -> Result<Arc<rustls::ServerConfig>, String> {
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))
+    };
+    let cert_pem = read(cert_path)?;
+    let key_pem = read(key_path)?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut cert_pem.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("`{}` is not a PEM certificate chain: {e}", cert_path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("`{}` holds no certificate", cert_path.display()));
+    }
+    let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
+        .map_err(|e| format!("`{}` is not a PEM private key: {e}", key_path.display()))?
+        .ok_or_else(|| format!("`{}` holds no private key", key_path.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up failed: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate and key do not form a usable pair: {e}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}

@@ -195,10 +195,16 @@ pub(crate) fn canonical_query(query: &str, exclude_signature_param: bool) -> Str
 /// and empty pieces (`a=1&&b=2`) are skipped, as botocore does. `+` stays a plus: SigV4 query
 /// strings are RFC 3986, not HTML forms.
 pub(crate) fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, [u8]>, Cow<'_, [u8]>)> {
-    query.split('&').filter(|piece| !piece.is_empty()).map(|piece| {
-        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
-        (percent_decode(name.as_bytes()), percent_decode(value.as_bytes()))
-    })
+    query
+        .split('&')
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| {
+            let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+            (
+                percent_decode(name.as_bytes()),
+                percent_decode(value.as_bytes()),
+            )
+        })
 }
 
 /// Percent-decodes leniently: a `%` not followed by two hex digits stays a literal `%`. The
@@ -318,7 +324,10 @@ mod tests {
     fn normalized_uri_double_encodes() {
         assert_eq!(canonical_uri("/%E1%88%B4", NORMALIZED), "/%25E1%2588%25B4");
         assert_eq!(canonical_uri("/ሴ", NORMALIZED), "/%E1%88%B4");
-        assert_eq!(canonical_uri("/example space/", NORMALIZED), "/example%20space/");
+        assert_eq!(
+            canonical_uri("/example space/", NORMALIZED),
+            "/example%20space/"
+        );
         assert_eq!(canonical_uri("/a%2Fb", NORMALIZED), "/a%252Fb");
         assert_eq!(canonical_uri("/100%25", NORMALIZED), "/100%2525");
     }
@@ -328,7 +337,10 @@ mod tests {
         assert_eq!(canonical_uri("//example//", S3), "//example//");
         assert_eq!(canonical_uri("/a/../b", S3), "/a/../b");
         assert_eq!(canonical_uri("/%E1%88%B4", S3), "/%E1%88%B4");
-        assert_eq!(canonical_uri("/key%20with%7Espace", S3), "/key%20with~space");
+        assert_eq!(
+            canonical_uri("/key%20with%7Espace", S3),
+            "/key%20with~space"
+        );
         assert_eq!(canonical_uri("/a%2Fb", S3), "/a%2Fb");
         assert_eq!(canonical_uri("", S3), "/");
     }
@@ -337,8 +349,16 @@ mod tests {
     fn canonical_query_sorts_and_reencodes() {
         for (query, exclude, expected) in [
             ("", false, ""),
-            ("Param2=value2&Param1=value1", false, "Param1=value1&Param2=value2"),
-            ("Param1=value2&Param1=value1", false, "Param1=value1&Param1=value2"),
+            (
+                "Param2=value2&Param1=value1",
+                false,
+                "Param1=value1&Param2=value2",
+            ),
+            (
+                "Param1=value2&Param1=value1",
+                false,
+                "Param1=value1&Param1=value2",
+            ),
             ("a=10&a=9", false, "a=10&a=9"),
             ("x=a.b&x=a%2Fb", false, "x=a%2Fb&x=a.b"),
             ("q=a+b", false, "q=a%2Bb"),
@@ -371,7 +391,11 @@ mod tests {
         headers.insert("host", HeaderValue::from_static("example.amazonaws.com"));
         headers.append("my-header1", HeaderValue::from_static("value4"));
         headers.append("my-header1", HeaderValue::from_static(" value1 "));
-        let signed = vec!["host".to_owned(), "my-header1".to_owned(), "missing".to_owned()];
+        let signed = vec![
+            "host".to_owned(),
+            "my-header1".to_owned(),
+            "missing".to_owned(),
+        ];
         let creq = canonical_request(&CanonicalInput {
             method: "GET",
             path: "/",

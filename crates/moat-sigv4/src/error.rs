@@ -139,7 +139,7 @@ pub enum SigV4Error {
 
     /// The credential scope names another region, service, terminator or date.
     #[error("{0}")]
-    ScopeMismatch(ScopeMismatch),
+    ScopeMismatch(Box<ScopeMismatch>),
 
     /// The signature does not match. The canonical request and string to sign are what the
     /// server computed: AWS returns them to help a client find its mistake, and neither reveals
@@ -247,10 +247,16 @@ impl fmt::Display for ScopeMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // AWS ends each of the first three sentences with ". " even when it is the last one.
         if let Some(region) = &self.region {
-            write!(f, "Credential should be scoped to a valid region, not '{region}'. ")?;
+            write!(
+                f,
+                "Credential should be scoped to a valid region, not '{region}'. "
+            )?;
         }
         if let Some(service) = &self.service {
-            write!(f, "Credential should be scoped to correct service: '{service}'. ")?;
+            write!(
+                f,
+                "Credential should be scoped to correct service: '{service}'. "
+            )?;
         }
         if let Some(terminator) = &self.terminator {
             write!(
@@ -318,7 +324,10 @@ mod tests {
             e.to_string(),
             "Signature expired: 20130524T000000Z is now earlier than 20130524T000500Z (20130524T002000Z - 15 min.)"
         );
-        assert_eq!((e.aws_code(), e.http_status()), ("SignatureDoesNotMatch", 403));
+        assert_eq!(
+            (e.aws_code(), e.http_status()),
+            ("SignatureDoesNotMatch", 403)
+        );
 
         let e = SigV4Error::SignatureNotYetCurrent {
             request_time: datetime!(2015-08-30 12:51:01 UTC),
@@ -343,7 +352,10 @@ mod tests {
             e.to_string(),
             "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 Credential=ABCDEF"
         );
-        assert_eq!((e.aws_code(), e.http_status()), ("IncompleteSignature", 400));
+        assert_eq!(
+            (e.aws_code(), e.http_status()),
+            ("IncompleteSignature", 400)
+        );
 
         let e = SigV4Error::MissingQueryParameters {
             missing: vec!["X-Amz-Credential", "X-Amz-Date"],
@@ -367,7 +379,7 @@ mod tests {
             }),
         };
         assert_eq!(
-            SigV4Error::ScopeMismatch(all).to_string(),
+            SigV4Error::ScopeMismatch(Box::new(all)).to_string(),
             "Credential should be scoped to a valid region, not 'c'. Credential should be scoped to correct service: 'dynamodb'. Credential should be scoped with a valid terminator: 'aws4_request', not 'e'. Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: 'b' != '20130609', from '20130609T095204Z'."
         );
         let region_only = ScopeMismatch {
@@ -398,8 +410,16 @@ mod tests {
     #[test]
     fn codes_and_statuses() {
         let cases: Vec<(SigV4Error, &str, u16)> = vec![
-            (SigV4Error::MissingAuthenticationToken, "MissingAuthenticationToken", 403),
-            (SigV4Error::AmbiguousAuthentication, "SignatureDoesNotMatch", 403),
+            (
+                SigV4Error::MissingAuthenticationToken,
+                "MissingAuthenticationToken",
+                403,
+            ),
+            (
+                SigV4Error::AmbiguousAuthentication,
+                "SignatureDoesNotMatch",
+                403,
+            ),
             (SigV4Error::HostNotSigned, "SignatureDoesNotMatch", 403),
             (
                 SigV4Error::InvalidExpires { reason: "x" },
@@ -425,7 +445,11 @@ mod tests {
             ),
         ];
         for (error, code, status) in cases {
-            assert_eq!((error.aws_code(), error.http_status()), (code, status), "{error:?}");
+            assert_eq!(
+                (error.aws_code(), error.http_status()),
+                (code, status),
+                "{error:?}"
+            );
         }
     }
 }

@@ -40,13 +40,27 @@ impl fmt::Debug for SigningKey {
 }
 
 /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
-pub(crate) fn derive_bytes(secret_access_key: &[u8], date: &str, region: &str, service: &str) -> [u8; 32] {
+pub(crate) fn derive_bytes(
+    secret_access_key: &[u8],
+    date: &str,
+    region: &str,
+    service: &str,
+) -> [u8; 32] {
     let mut k_secret = Vec::with_capacity(4 + secret_access_key.len());
     k_secret.extend_from_slice(b"AWS4");
     k_secret.extend_from_slice(secret_access_key);
-    let k_date = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &k_secret), date.as_bytes());
-    let k_region = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, k_date.as_ref()), region.as_bytes());
-    let k_service = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, k_region.as_ref()), service.as_bytes());
+    let k_date = hmac::sign(
+        &hmac::Key::new(hmac::HMAC_SHA256, &k_secret),
+        date.as_bytes(),
+    );
+    let k_region = hmac::sign(
+        &hmac::Key::new(hmac::HMAC_SHA256, k_date.as_ref()),
+        region.as_bytes(),
+    );
+    let k_service = hmac::sign(
+        &hmac::Key::new(hmac::HMAC_SHA256, k_region.as_ref()),
+        service.as_bytes(),
+    );
     let k_signing = hmac::sign(
         &hmac::Key::new(hmac::HMAC_SHA256, k_service.as_ref()),
         SCOPE_TERMINATOR.as_bytes(),
@@ -84,7 +98,13 @@ impl SigningKeyCache {
     }
 
     /// The signing key for this secret and scope, derived on a miss.
-    pub fn signing_key(&self, secret_access_key: &[u8], date: &str, region: &str, service: &str) -> SigningKey {
+    pub fn signing_key(
+        &self,
+        secret_access_key: &[u8],
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> SigningKey {
         let id = cache_id(secret_access_key, date, region, service);
         // A poisoned lock only means another thread panicked mid-insert; the map is still a
         // valid map of correctly derived keys, so keep using it.
@@ -109,7 +129,10 @@ impl SigningKeyCache {
 
     /// How many keys are cached.
     pub fn len(&self) -> usize {
-        self.entries.read().unwrap_or_else(PoisonError::into_inner).len()
+        self.entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Whether no key is cached.
@@ -119,7 +142,10 @@ impl SigningKeyCache {
 
     /// Forgets every cached key, e.g. after a secret was rotated out.
     pub fn clear(&self) {
-        self.entries.write().unwrap_or_else(PoisonError::into_inner).clear();
+        self.entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 }
 
@@ -142,7 +168,12 @@ impl fmt::Debug for SigningKeyCache {
 /// apart, and the hash keeps the secret itself out of the map.
 fn cache_id(secret_access_key: &[u8], date: &str, region: &str, service: &str) -> [u8; 32] {
     let mut ctx = digest::Context::new(&digest::SHA256);
-    for part in [secret_access_key, date.as_bytes(), region.as_bytes(), service.as_bytes()] {
+    for part in [
+        secret_access_key,
+        date.as_bytes(),
+        region.as_bytes(),
+        service.as_bytes(),
+    ] {
         ctx.update(&(part.len() as u64).to_be_bytes());
         ctx.update(part);
     }
@@ -192,17 +223,19 @@ mod tests {
             assert_ne!(a.sign(b"x").as_ref(), other.sign(b"x").as_ref());
         }
         assert_eq!(cache.len(), 5);
-        assert_ne!(
-            cache_id(b"ab", "c", "", ""),
-            cache_id(b"a", "bc", "", "")
-        );
+        assert_ne!(cache_id(b"ab", "c", "", ""), cache_id(b"a", "bc", "", ""));
     }
 
     #[test]
     fn cache_is_bounded() {
         let cache = SigningKeyCache::with_capacity(3);
         for i in 0..10 {
-            cache.signing_key(format!("secret{i}").as_bytes(), "20150830", "us-east-1", "iam");
+            cache.signing_key(
+                format!("secret{i}").as_bytes(),
+                "20150830",
+                "us-east-1",
+                "iam",
+            );
             assert!(cache.len() <= 3);
         }
         assert!(!cache.is_empty());
@@ -232,7 +265,12 @@ mod tests {
                 let cache = Arc::clone(&cache);
                 std::thread::spawn(move || {
                     for j in 0..50 {
-                        cache.signing_key(format!("s{}", (i + j) % 10).as_bytes(), "20150830", "us-east-1", "iam");
+                        cache.signing_key(
+                            format!("s{}", (i + j) % 10).as_bytes(),
+                            "20150830",
+                            "us-east-1",
+                            "iam",
+                        );
                     }
                 })
             })

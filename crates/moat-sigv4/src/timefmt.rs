@@ -90,14 +90,21 @@ fn utc(t: OffsetDateTime) -> OffsetDateTime {
 fn digits(b: &[u8], start: usize, len: usize) -> Option<u32> {
     let slice = b.get(start..start.checked_add(len)?)?;
     slice.iter().try_fold(0u32, |acc, &c| {
-        c.is_ascii_digit()
-            .then(|| acc * 10 + u32::from(c - b'0'))
+        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
     })
 }
 
-fn build(year: u32, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> Option<OffsetDateTime> {
+fn build(
+    year: u32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+) -> Option<OffsetDateTime> {
     let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
-    let date = Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    let date =
+        Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
     let time = Time::from_hms(
         u8::try_from(hour).ok()?,
         u8::try_from(minute).ok()?,

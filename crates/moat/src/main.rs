@@ -1,1 +1,178 @@
-fn main() {}
+//! `moat`: the binary. Parses configuration, starts the server, reports start-up problems in one
+//! line.
+
+mod config;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Parser as _;
+use moat_server::node::{self, RootKeySource};
+use moat_types::{Clock, SystemClock};
+
+use config::{Cli, Command, LogFormat, ServeConfig};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => config::resolve(args).and_then(run_serve),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line, never a backtrace: the chain of causes joined.
+            let _ = writeln!(std::io::stderr(), "moat: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &ServeConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn run_serve(config: ServeConfig) -> anyhow::Result<()> {
+    let started = Instant::now();
+    init_logging(&config);
+
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(moat_server::load_tls(cert, key).map_err(anyhow::Error::msg)?),
+        (None, None) => None,
+        _ => bail!("--tls-cert and --tls-key must be given together"),
+    };
+    if tls.is_none() && !config.listen.ip().is_loopback() {
+        if !config.allow_insecure_http {
+            bail!(
+                "refusing to serve plain HTTP on non-loopback address {}: responses carry secrets \
+                 (CreateAccessKey). Give --tls-cert and --tls-key, or --allow-insecure-http if a \
+                 TLS-terminating proxy sits in front",
+                config.listen
+            );
+        }
+        tracing::warn!(listen = %config.listen, "serving plain HTTP on a non-loopback address; secrets cross the network unencrypted");
+    }
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let root_key = match (&config.root_key, &config.root_key_file) {
+        (Some(hex), _) => RootKeySource::Hex(hex.clone()),
+        (None, Some(path)) => RootKeySource::File(path.clone()),
+        (None, None) => RootKeySource::DataDir,
+    };
+    let node = node::open(
+        &config.data_dir,
+        root_key,
+        config.account_id,
+        config.supplied_root_key(),
+        clock.as_ref(),
+    )?;
+    if node.root_key_created {
+        tracing::info!(path = %config.data_dir.join("root.key").display(), "generated a new root key; back it up: without it the secrets in this data directory cannot be read");
+    }
+    let account = node.bootstrap.account;
+    if let Some((id, secret)) = &node.bootstrap.generated_root_key {
+        write_root_credentials(&config, &account.to_string(), id, secret)?;
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let server_config = moat_server::ServerConfig {
+            region: config.region.clone(),
+            limits: moat_server::Limits {
+                max_body_bytes: config.max_body_bytes,
+                ..moat_server::Limits::default()
+            },
+            tls: tls.clone(),
+        };
+        let state = Arc::new(moat_server::State::new(node.store, clock, &server_config)?);
+        let listener = moat_server::bind(config.listen).await?;
+        let local = listener.local_addr().context("cannot read the bound address")?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(
+            endpoint = %format!("{scheme}://{local}"),
+            data_dir = %config.data_dir.display(),
+            region = %config.region,
+            account = %account,
+            startup_ms = started.elapsed().as_millis() as u64,
+            "moat {} is ready",
+            env!("CARGO_PKG_VERSION")
+        );
+        eprintln!(
+            "moat {} listening on {scheme}://{local} (region {}, management account {account}); data in {}",
+            env!("CARGO_PKG_VERSION"),
+            config.region,
+            config.data_dir.display()
+        );
+        moat_server::serve(listener, state, tls, shutdown_signal(), Duration::from_secs(30)).await?;
+        Ok::<_, anyhow::Error>(())
+    })
+}
+
+fn write_root_credentials(
+    config: &ServeConfig,
+    account: &str,
+    access_key_id: &str,
+    secret: &str,
+) -> anyhow::Result<()> {
+    let path = config.data_dir.join("root-credentials");
+    let endpoint = format!("http://{}", config.listen);
+    let text = format!(
+        "# Root credentials of account {account}, generated on first start.\n\
+         # Keep them safe; create an administrator IAM user and stop using root.\n\
+         [moat-root]\n\
+         aws_access_key_id = {access_key_id}\n\
+         aws_secret_access_key = {secret}\n\
+         endpoint_url = {endpoint}\n\
+         region = {}\n",
+        config.region
+    );
+    let mut file = moat_store::secrets::create_private(&path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    // Shown once, on the terminal of whoever started the node; never logged.
+    eprintln!(
+        "\nCreated management account {account}. Root credentials (also in {}):\n\n  \
+         export AWS_ENDPOINT_URL={endpoint} AWS_DEFAULT_REGION={}\n  \
+         export AWS_ACCESS_KEY_ID={access_key_id}\n  \
+         export AWS_SECRET_ACCESS_KEY={secret}\n",
+        path.display(),
+        config.region
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

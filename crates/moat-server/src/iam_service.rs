@@ -1,0 +1,84 @@
+//! IAM on the shared endpoint.
+
+use moat_iam::{Call, Iam, Prepared};
+use moat_types::Principal;
+use moat_wire::{AwsError, CommonError, ErrorResponse, ServiceModel};
+use serde_json::Value;
+
+use crate::service::{CallContext, PreparedCall, Service};
+
+pub struct IamService {
+    pub iam: Iam,
+}
+
+impl Service for IamService {
+    fn signing_name(&self) -> &'static str {
+        "iam"
+    }
+
+    fn model(&self) -> &'static ServiceModel {
+        moat_iam::model()
+    }
+
+    fn prepare(
+        &self,
+        operation: &str,
+        input: Value,
+    ) -> Result<Option<Box<dyn PreparedCall>>, ErrorResponse> {
+        match moat_iam::Request::from_value(operation, input) {
+            None => Ok(None),
+            Some(Err(e)) => Err(ErrorResponse::from_error(&CommonError::ValidationError(
+                format!("1 validation error detected: {e}"),
+            ))),
+            Some(Ok(request)) => Ok(Some(Box::new(IamCall {
+                iam: self.iam.clone(),
+                prepared: Iam::prepare(request),
+            }))),
+        }
+    }
+}
+
+struct IamCall {
+    iam: Iam,
+    prepared: Prepared,
+}
+
+impl PreparedCall for IamCall {
+    fn operation(&self) -> &'static str {
+        self.prepared.operation
+    }
+
+    fn action(&self) -> String {
+        self.prepared.action()
+    }
+
+    fn read_only(&self) -> bool {
+        self.prepared.read_only()
+    }
+
+    fn resource_arn(&self, principal: &Principal) -> String {
+        self.iam.resource_arn(principal, &self.prepared.resource)
+    }
+
+    fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse> {
+        let IamCall { iam, prepared } = *self;
+        let call = Call {
+            account: ctx.principal.account,
+            principal: ctx.principal,
+            now: ctx.now,
+            root_key: iam.store().root_key(),
+        };
+        match iam.execute(prepared, &call) {
+            Ok(response) => response.to_value().map_err(|e| {
+                tracing::error!(request_id = ctx.request_id, error = %e, "cannot encode IAM output");
+                ErrorResponse::from_error(&CommonError::InternalFailure(ctx.request_id.to_owned()))
+            }),
+            Err(e) => {
+                if e.http_status() >= 500 {
+                    tracing::error!(request_id = ctx.request_id, error = %e, "IAM operation failed");
+                }
+                Err(ErrorResponse::from_error(&e))
+            }
+        }
+    }
+}

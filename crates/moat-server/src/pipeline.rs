@@ -1,0 +1,362 @@
+//! The one path every AWS request takes: limits, route, authenticate, decode, authorize,
+//! execute, encode. Synchronous: it runs on the blocking pool after the body is read, since
+//! signature checks and the embedded database are CPU and disk work.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use moat_sigv4::{SigV4Error, VerifyOptions};
+use moat_types::Principal;
+use moat_wire::{query, AwsError, CommonError, ErrorResponse, Protocol, ServiceModel};
+use serde_json::Value;
+
+use crate::service::{CallContext, Service};
+use crate::State;
+
+/// A finished response: status, content type, body.
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: &'static str,
+    pub body: Bytes,
+    pub request_id: String,
+}
+
+/// Everything of the request the pipeline needs, owned so it can move to the blocking pool.
+pub struct Incoming {
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub source_ip: std::net::IpAddr,
+    pub secure_transport: bool,
+}
+
+struct Failure {
+    error: ErrorResponse,
+    /// Known once the operation is routed; used for metrics.
+    operation: Option<String>,
+}
+
+impl<E: AwsError> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            error: ErrorResponse::from_error(&e),
+            operation: None,
+        }
+    }
+}
+
+pub fn new_request_id() -> String {
+    let b: [u8; 16] = rand::random();
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or_default().to_owned();
+    format!(
+        "{}-{}-4{}-{}-{}",
+        part(0..8),
+        part(8..12),
+        part(13..16),
+        part(16..20),
+        part(20..32)
+    )
+}
+
+pub fn handle(state: &State, req: Incoming) -> Reply {
+    let started = Instant::now();
+    let request_id = new_request_id();
+    let is_json = req.headers.contains_key("x-amz-target");
+    let scope_service = moat_sigv4::parse(&parts(&req))
+        .ok()
+        .map(|a| a.scope.service);
+    let service = scope_service
+        .as_deref()
+        .and_then(|s| state.services.get(s))
+        .cloned();
+    let service_label = scope_service.clone().unwrap_or_else(|| "unknown".to_owned());
+
+    let outcome = run(state, &req, &request_id, service.as_deref());
+    let elapsed = started.elapsed().as_secs_f64();
+    match outcome {
+        Ok((operation, body, content_type)) => {
+            state.metrics.observe(&service_label, &operation, "success", elapsed);
+            tracing::debug!(request_id, service = %service_label, operation, "request served");
+            Reply {
+                status: StatusCode::OK,
+                content_type,
+                body,
+                request_id,
+            }
+        }
+        Err(failure) => {
+            let operation = failure.operation.unwrap_or_else(|| "unknown".to_owned());
+            let e = failure.error;
+            state
+                .metrics
+                .observe(&service_label, &operation, &e.code, elapsed);
+            tracing::info!(
+                request_id,
+                service = %service_label,
+                operation,
+                code = %e.code,
+                status = e.http_status,
+                source_ip = %req.source_ip,
+                "request refused"
+            );
+            let json = match service.as_deref() {
+                Some(s) => s.model().protocol == Protocol::Json,
+                None => is_json,
+            };
+            let (body, content_type) = if json {
+                let code = json_code(&e.code);
+                (
+                    Bytes::from(moat_wire::json::encode_error(code, &e.message)),
+                    "application/x-amz-json-1.1",
+                )
+            } else {
+                let ns = service.as_deref().and_then(|s| s.model().xml_namespace.as_deref());
+                (
+                    Bytes::from(query::encode_error(
+                        ns,
+                        e.sender_fault,
+                        &e.code,
+                        &e.message,
+                        &request_id,
+                    )),
+                    "text/xml",
+                )
+            };
+            Reply {
+                status: StatusCode::from_u16(e.http_status).unwrap_or(StatusCode::BAD_REQUEST),
+                content_type,
+                body,
+                request_id,
+            }
+        }
+    }
+}
+
+/// JSON services name the common errors differently from query services.
+fn json_code(code: &str) -> &str {
+    match code {
+        "MissingAuthenticationToken" => "MissingAuthenticationTokenException",
+        "InvalidClientTokenId" => "UnrecognizedClientException",
+        "SignatureDoesNotMatch" => "InvalidSignatureException",
+        "IncompleteSignature" => "IncompleteSignatureException",
+        "AccessDenied" => "AccessDeniedException",
+        "ValidationError" => "ValidationException",
+        "InternalFailure" => "InternalFailure",
+        other => other,
+    }
+}
+
+fn parts(req: &Incoming) -> moat_sigv4::RequestParts<'_> {
+    moat_sigv4::RequestParts {
+        method: req.method.as_str(),
+        path: &req.path,
+        query: &req.query,
+        headers: &req.headers,
+        body: &req.body,
+    }
+}
+
+fn sigv4_failure(e: &SigV4Error) -> Failure {
+    let error = match e.aws_code() {
+        "MissingAuthenticationToken" => CommonError::MissingAuthenticationToken,
+        "IncompleteSignature" => CommonError::IncompleteSignature(e.to_string()),
+        "InvalidClientTokenId" => CommonError::InvalidClientTokenId,
+        _ => {
+            return Failure {
+                error: ErrorResponse {
+                    code: e.aws_code().to_owned(),
+                    message: e.to_string(),
+                    http_status: e.http_status(),
+                    sender_fault: true,
+                },
+                operation: None,
+            }
+        }
+    };
+    Failure::from(error)
+}
+
+type Served = (String, Bytes, &'static str);
+
+fn run(
+    state: &State,
+    req: &Incoming,
+    request_id: &str,
+    service: Option<&dyn Service>,
+) -> Result<Served, Failure> {
+    if req.method != Method::POST && req.method != Method::GET {
+        return Err(CommonError::InvalidAction(
+            req.method.to_string(),
+            "this endpoint".to_owned(),
+        )
+        .into());
+    }
+
+    // Authenticate first: AWS reports a bad signature before a bad action.
+    let auth = moat_sigv4::parse(&parts(req)).map_err(|e| sigv4_failure(&e))?;
+    let Some(service) = service else {
+        return Err(CommonError::InvalidAction(
+            format!("for service `{}`", auth.scope.service),
+            "any version: this endpoint does not serve that service".to_owned(),
+        )
+        .into());
+    };
+    let now = state.clock.now();
+    let options = VerifyOptions {
+        region: Some(state.region.clone()),
+        service: Some(service.signing_name().to_owned()),
+        ..VerifyOptions::default()
+    };
+    auth.check(now, &options).map_err(|e| sigv4_failure(&e))?;
+    if auth.session_token.is_some() {
+        // Temporary credentials arrive with STS; until then no session token is valid.
+        return Err(CommonError::InvalidClientTokenId.into());
+    }
+    let credential = moat_iam::auth::lookup_access_key(&state.store, &auth.access_key_id)
+        .map_err(|e| internal(request_id, &e))?;
+    let Some(credential) = credential.filter(|c| c.active) else {
+        return Err(CommonError::InvalidClientTokenId.into());
+    };
+    auth.verify(&parts(req), &credential.secret, now, &state.key_cache, &options)
+        .map_err(|e| sigv4_failure(&e))?;
+    let principal = credential.principal;
+    state.note_key_use(&principal.access_key_id, service.signing_name());
+
+    let model = service.model();
+    let (operation, input) = match model.protocol {
+        Protocol::Query => decode_query(model, req)?,
+        Protocol::Json => decode_json(model, req)?,
+    };
+    let with_op = |error: ErrorResponse| Failure {
+        error,
+        operation: Some(operation.clone()),
+    };
+    let prepared = service.prepare(&operation, input).map_err(with_op)?;
+    let Some(prepared) = prepared else {
+        return Err(with_op(ErrorResponse::from_error(&CommonError::InvalidAction(
+            operation.clone(),
+            model.api_version.clone(),
+        ))));
+    };
+
+    authorize(&principal, prepared.as_ref()).map_err(with_op)?;
+
+    let ctx = CallContext {
+        principal: &principal,
+        now,
+        request_id,
+    };
+    let output = prepared.execute(&ctx).map_err(with_op)?;
+    let (body, content_type) = match model.protocol {
+        Protocol::Query => (
+            Bytes::from(query::encode_output(model, &operation, output.as_ref(), request_id)),
+            "text/xml",
+        ),
+        Protocol::Json => (
+            Bytes::from(moat_wire::json::encode_output(model, &operation, output.as_ref())),
+            "application/x-amz-json-1.1",
+        ),
+    };
+    Ok((operation, body, content_type))
+}
+
+fn internal(request_id: &str, e: &dyn std::fmt::Display) -> Failure {
+    tracing::error!(request_id, error = %e, "internal failure");
+    Failure::from(CommonError::InternalFailure(request_id.to_owned()))
+}
+
+/// Foundation rule until the policy engine lands: the root user may do everything in its own
+/// account; every other principal is denied. Never allow by default.
+fn authorize(principal: &Principal, call: &dyn crate::service::PreparedCall) -> Result<(), ErrorResponse> {
+    if principal.is_root() {
+        return Ok(());
+    }
+    let action = call.action();
+    let resource = call.resource_arn(principal);
+    let kind = match principal.kind {
+        moat_types::PrincipalKind::Root => "Root",
+        moat_types::PrincipalKind::User { .. } => "User",
+    };
+    Err(ErrorResponse::from_error(&CommonError::AccessDenied(format!(
+        "{kind}: {} is not authorized to perform: {action} on resource: {resource} because no \
+         identity-based policy allows the {action} action",
+        principal.arn
+    ))))
+}
+
+fn decode_query(model: &ServiceModel, req: &Incoming) -> Result<(String, Value), Failure> {
+    let mut params = query::parse_form(req.query.as_bytes());
+    // SigV4 presign parameters travel in the query string but are not operation input.
+    params.retain(|k, _| !k.starts_with("X-Amz-"));
+    if req.method == Method::POST {
+        for (k, v) in query::parse_form(&req.body) {
+            params.entry(k).or_insert(v);
+        }
+    }
+    let Some(action) = params.remove("Action") else {
+        return Err(CommonError::MissingAction.into());
+    };
+    let version = params.remove("Version").unwrap_or_default();
+    let op = model
+        .operation(&action)
+        .filter(|_| version == model.api_version);
+    let Some(op) = op else {
+        return Err(CommonError::InvalidAction(action, version).into());
+    };
+    let input = match op.input.as_deref() {
+        Some(shape) => query::decode_input(model, shape, &params).map_err(|e| Failure {
+            error: ErrorResponse::from_error(&CommonError::ValidationError(e.message())),
+            operation: Some(action.clone()),
+        })?,
+        None => Value::Object(serde_json::Map::new()),
+    };
+    Ok((action, input))
+}
+
+fn decode_json(model: &ServiceModel, req: &Incoming) -> Result<(String, Value), Failure> {
+    let target = req
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let prefix = model.target_prefix.as_deref().unwrap_or_default();
+    let operation = target
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .filter(|op| model.operation(op).is_some());
+    let Some(operation) = operation else {
+        return Err(CommonError::UnknownOperation(format!(
+            "Operation `{target}` is not recognized."
+        ))
+        .into());
+    };
+    let shape = model.operation(operation).and_then(|o| o.input.clone());
+    let input = match shape {
+        Some(shape) => {
+            moat_wire::json::decode_input(model, &shape, &req.body).map_err(|e| {
+                let error = match e {
+                    moat_wire::json::JsonInputError::Serialization(m) => {
+                        CommonError::Serialization(m)
+                    }
+                    moat_wire::json::JsonInputError::Validation(v) => {
+                        CommonError::ValidationError(v.message())
+                    }
+                };
+                Failure {
+                    error: ErrorResponse::from_error(&error),
+                    operation: Some(operation.to_owned()),
+                }
+            })?
+        }
+        None => Value::Object(serde_json::Map::new()),
+    };
+    Ok((operation.to_owned(), input))
+}
+
+pub fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("invalid"))
+}

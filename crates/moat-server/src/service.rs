@@ -1,0 +1,36 @@
+//! The seam between the pipeline and each AWS service: decode into the service's typed
+//! request, declare action and resource, execute, encode.
+
+use moat_types::Principal;
+use moat_wire::{ErrorResponse, ServiceModel};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// What the pipeline knows of the call by the time it executes.
+pub struct CallContext<'a> {
+    pub principal: &'a Principal,
+    pub now: OffsetDateTime,
+    pub request_id: &'a str,
+}
+
+/// An AWS service served on the shared endpoint.
+pub trait Service: Send + Sync + 'static {
+    /// The SigV4 signing name (`iam`), which routes requests.
+    fn signing_name(&self) -> &'static str;
+    fn model(&self) -> &'static ServiceModel;
+    /// Turns a decoded, validated input into the typed request with its declaration.
+    /// `Ok(None)` when the operation exists in AWS's model but Moat does not serve it.
+    fn prepare(&self, operation: &str, input: Value) -> Result<Option<Box<dyn PreparedCall>>, ErrorResponse>;
+}
+
+/// One declared operation, ready to authorize and run.
+pub trait PreparedCall: Send {
+    fn operation(&self) -> &'static str;
+    /// `service:Operation`.
+    fn action(&self) -> String;
+    fn read_only(&self) -> bool;
+    /// The resource ARN the action applies to (may read storage to find an entity's path).
+    fn resource_arn(&self, principal: &Principal) -> String;
+    /// Runs the operation in one storage transaction; the output as a value for the encoder.
+    fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse>;
+}

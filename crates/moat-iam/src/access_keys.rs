@@ -53,8 +53,10 @@ impl Owner {
             Owner::Root => auth::root_access_keys(tx, c.account)?,
             Owner::User(name) => {
                 let mut out = Vec::new();
-                let index =
-                    tx.all::<UserAccessKeyRecord>(&c.account_key(), &format!("{}/", name_key(name)))?;
+                let index = tx.all::<UserAccessKeyRecord>(
+                    &c.account_key(),
+                    &format!("{}/", name_key(name)),
+                )?;
                 for (_, k) in index {
                     if let Some(key) = tx.get::<AccessKeyRecord>(GLOBAL, &k.access_key_id)? {
                         out.push(key);
@@ -267,10 +269,7 @@ pub fn get_access_key_last_used(
     };
     Ok(GetAccessKeyLastUsedResponse {
         access_key_last_used: Some(last_used),
-        user_name: Some(
-            key.user_name
-                .unwrap_or_else(|| ROOT_USER_NAME.to_owned()),
-        ),
+        user_name: Some(key.user_name.unwrap_or_else(|| ROOT_USER_NAME.to_owned())),
     })
 }
 
@@ -351,7 +350,7 @@ mod tests {
 
         // Listing never shows the secret.
         let listed = env.ok("ListAccessKeys", json!({"UserName": "alice"}));
-        assert_eq!(ids(&listed), [id.clone()]);
+        assert_eq!(ids(&listed), std::slice::from_ref(&id));
         assert!(listed["AccessKeyMetadata"][0]
             .get("SecretAccessKey")
             .is_none());
@@ -431,7 +430,7 @@ mod tests {
             .to_value()
             .unwrap()
             .unwrap();
-        assert_eq!(ids(&listed), [id.clone()]);
+        assert_eq!(ids(&listed), std::slice::from_ref(&id));
         env.call_as(&bob, "DeleteAccessKey", json!({"AccessKeyId": id}))
             .unwrap();
         assert!(ids(&env.ok("ListAccessKeys", json!({"UserName": "bob"}))).is_empty());
@@ -468,7 +467,10 @@ mod tests {
         let expect_missing = |op: &str, input: serde_json::Value, key: &str| {
             let (code, msg) = env.err(op, input);
             assert_eq!(code, "NoSuchEntity", "{op}");
-            assert_eq!(msg, format!("The Access Key with id {key} cannot be found."));
+            assert_eq!(
+                msg,
+                format!("The Access Key with id {key} cannot be found.")
+            );
         };
         expect_missing(
             "UpdateAccessKey",
@@ -511,11 +513,17 @@ mod tests {
         let (code, msg) = env.err("DeleteUser", json!({"UserName": "u"}));
         assert_eq!(code, "DeleteConflict");
         assert_eq!(msg, "Cannot delete entity, must delete access keys first.");
-        env.ok("DeleteAccessKey", json!({"UserName": "u", "AccessKeyId": id}));
+        env.ok(
+            "DeleteAccessKey",
+            json!({"UserName": "u", "AccessKeyId": id}),
+        );
         assert!(crate::auth::lookup_access_key(env.iam.store(), &id)
             .unwrap()
             .is_none());
-        let (code, _) = env.err("DeleteAccessKey", json!({"UserName": "u", "AccessKeyId": id}));
+        let (code, _) = env.err(
+            "DeleteAccessKey",
+            json!({"UserName": "u", "AccessKeyId": id}),
+        );
         assert_eq!(code, "NoSuchEntity");
         env.ok("DeleteUser", json!({"UserName": "u"}));
     }
@@ -524,10 +532,10 @@ mod tests {
     fn list_paginates() {
         let env = Env::new();
         env.ok("CreateUser", json!({"UserName": "u"}));
-        let a = env.ok("CreateAccessKey", json!({"UserName": "u"}))["AccessKey"]["AccessKeyId"]
-            .clone();
-        let b = env.ok("CreateAccessKey", json!({"UserName": "u"}))["AccessKey"]["AccessKeyId"]
-            .clone();
+        let a =
+            env.ok("CreateAccessKey", json!({"UserName": "u"}))["AccessKey"]["AccessKeyId"].clone();
+        let b =
+            env.ok("CreateAccessKey", json!({"UserName": "u"}))["AccessKey"]["AccessKeyId"].clone();
         let first = env.ok("ListAccessKeys", json!({"UserName": "u", "MaxItems": 1}));
         assert_eq!(first["AccessKeyMetadata"].as_array().unwrap().len(), 1);
         assert_eq!(first["IsTruncated"], json!(true));
@@ -545,7 +553,8 @@ mod tests {
         want.sort_by_key(|v| v.as_str().unwrap().to_owned());
         assert_eq!(seen, want);
         assert_eq!(
-            env.err("ListAccessKeys", json!({"UserName": "u", "Marker": "zz"})).0,
+            env.err("ListAccessKeys", json!({"UserName": "u", "Marker": "zz"}))
+                .0,
             "InvalidInput"
         );
         assert_eq!(
@@ -576,8 +585,8 @@ mod tests {
         assert!(out["AccessKeyLastUsed"].get("LastUsedDate").is_some());
 
         // Root's own keys report the root user.
-        let root_key = env.ok("ListAccessKeys", json!({}))["AccessKeyMetadata"][0]["AccessKeyId"]
-            .clone();
+        let root_key =
+            env.ok("ListAccessKeys", json!({}))["AccessKeyMetadata"][0]["AccessKeyId"].clone();
         let out = env.ok("GetAccessKeyLastUsed", json!({"AccessKeyId": root_key}));
         assert_eq!(out["UserName"], "root");
 
@@ -602,7 +611,11 @@ mod tests {
             access_key_id: "AKIAOTHER".to_owned(),
         };
         let err = env
-            .call_as(&stranger, "GetAccessKeyLastUsed", json!({"AccessKeyId": id}))
+            .call_as(
+                &stranger,
+                "GetAccessKeyLastUsed",
+                json!({"AccessKeyId": id}),
+            )
             .unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -613,11 +626,7 @@ mod tests {
         );
         // ...and cannot list, update or delete it either.
         let err = env
-            .call_as(
-                &stranger,
-                "DeleteAccessKey",
-                json!({"AccessKeyId": id}),
-            )
+            .call_as(&stranger, "DeleteAccessKey", json!({"AccessKeyId": id}))
             .unwrap_err();
         assert!(matches!(err, crate::IamError::NoSuchEntity(_)));
     }
@@ -630,14 +639,20 @@ mod tests {
             .as_str()
             .unwrap()
             .to_owned();
-        env.ok("UpdateUser", json!({"UserName": "old", "NewUserName": "new"}));
+        env.ok(
+            "UpdateUser",
+            json!({"UserName": "old", "NewUserName": "new"}),
+        );
         let listed = env.ok("ListAccessKeys", json!({"UserName": "new"}));
-        assert_eq!(ids(&listed), [id.clone()]);
+        assert_eq!(ids(&listed), std::slice::from_ref(&id));
         assert_eq!(listed["AccessKeyMetadata"][0]["UserName"], "new");
         assert_eq!(
             env.ok("GetAccessKeyLastUsed", json!({"AccessKeyId": id}))["UserName"],
             "new"
         );
-        env.ok("DeleteAccessKey", json!({"UserName": "new", "AccessKeyId": id}));
+        env.ok(
+            "DeleteAccessKey",
+            json!({"UserName": "new", "AccessKeyId": id}),
+        );
     }
 }

@@ -9,8 +9,8 @@ use moat_types::{iam_path_arn, new_unique_id, AccountId, IdKind};
 
 use crate::common::{matches_path_prefix, paginate, path_or_default, timestamp, Call};
 use crate::records::{
-    name_key, AttachedPolicyRecord, EntityKind, GroupMemberRecord, GroupRecord,
-    InlinePolicyRecord, PolicyAttachmentRecord, UserGroupRecord, UserRecord,
+    name_key, AttachedPolicyRecord, EntityKind, GroupMemberRecord, GroupRecord, InlinePolicyRecord,
+    PolicyAttachmentRecord, UserGroupRecord, UserRecord,
 };
 use crate::{
     users, AddUserToGroupRequest, CreateGroupRequest, CreateGroupResponse, DeleteGroupRequest,
@@ -195,7 +195,12 @@ pub fn delete_group(
     if tx.count(GroupMemberRecord::KIND, &account, &format!("{key}/"))? > 0 {
         return conflict("remove users from group");
     }
-    if tx.count(AttachedPolicyRecord::KIND, &account, &format!("group/{key}/"))? > 0 {
+    if tx.count(
+        AttachedPolicyRecord::KIND,
+        &account,
+        &format!("group/{key}/"),
+    )? > 0
+    {
         return conflict("detach all policies");
     }
     if tx.count(InlinePolicyRecord::KIND, &account, &format!("group/{key}/"))? > 0 {
@@ -325,7 +330,10 @@ mod tests {
     #[test]
     fn group_lifecycle() {
         let env = Env::new();
-        let out = env.ok("CreateGroup", json!({"GroupName": "Admins", "Path": "/ops/"}));
+        let out = env.ok(
+            "CreateGroup",
+            json!({"GroupName": "Admins", "Path": "/ops/"}),
+        );
         assert_eq!(
             out["Group"]["Arn"],
             "arn:aws:iam::123456789012:group/ops/Admins"
@@ -368,10 +376,22 @@ mod tests {
         env.ok("CreateGroup", json!({"GroupName": "g1"}));
         env.ok("CreateGroup", json!({"GroupName": "g2"}));
 
-        env.ok("AddUserToGroup", json!({"GroupName": "G1", "UserName": "ALICE"}));
-        env.ok("AddUserToGroup", json!({"GroupName": "g1", "UserName": "alice"}));
-        env.ok("AddUserToGroup", json!({"GroupName": "g1", "UserName": "bob"}));
-        env.ok("AddUserToGroup", json!({"GroupName": "g2", "UserName": "alice"}));
+        env.ok(
+            "AddUserToGroup",
+            json!({"GroupName": "G1", "UserName": "ALICE"}),
+        );
+        env.ok(
+            "AddUserToGroup",
+            json!({"GroupName": "g1", "UserName": "alice"}),
+        );
+        env.ok(
+            "AddUserToGroup",
+            json!({"GroupName": "g1", "UserName": "bob"}),
+        );
+        env.ok(
+            "AddUserToGroup",
+            json!({"GroupName": "g2", "UserName": "alice"}),
+        );
 
         let g1 = env.ok("GetGroup", json!({"GroupName": "g1"}));
         assert_eq!(names(&g1, "Users", "UserName"), ["alice", "bob"]);
@@ -454,8 +474,14 @@ mod tests {
             );
         }
         // Re-adding an existing membership is a no-op, not a quota breach.
-        env.ok("AddUserToGroup", json!({"GroupName": "g00", "UserName": "u"}));
-        let (code, msg) = env.err("AddUserToGroup", json!({"GroupName": "g10", "UserName": "u"}));
+        env.ok(
+            "AddUserToGroup",
+            json!({"GroupName": "g00", "UserName": "u"}),
+        );
+        let (code, msg) = env.err(
+            "AddUserToGroup",
+            json!({"GroupName": "g10", "UserName": "u"}),
+        );
         assert_eq!(code, "LimitExceeded");
         assert_eq!(msg, "Cannot exceed quota for GroupsPerUser: 10");
     }
@@ -516,7 +542,10 @@ mod tests {
         }
         assert_eq!(seen, ["grp0", "grp1", "grp2", "grp3", "grp4"]);
         let even = env.ok("ListGroups", json!({"PathPrefix": "/even/"}));
-        assert_eq!(names(&even, "Groups", "GroupName"), ["grp0", "grp2", "grp4"]);
+        assert_eq!(
+            names(&even, "Groups", "GroupName"),
+            ["grp0", "grp2", "grp4"]
+        );
         let (code, _) = env.err("ListGroups", json!({"Marker": "nope"}));
         assert_eq!(code, "InvalidInput");
     }
@@ -549,7 +578,10 @@ mod tests {
                 json!({"GroupName": format!("x{n}"), "UserName": "u0"}),
             );
         }
-        let first = env.ok("ListGroupsForUser", json!({"UserName": "u0", "MaxItems": 2}));
+        let first = env.ok(
+            "ListGroupsForUser",
+            json!({"UserName": "u0", "MaxItems": 2}),
+        );
         assert_eq!(names(&first, "Groups", "GroupName"), ["big", "x0"]);
         let rest = env.ok(
             "ListGroupsForUser",
@@ -571,7 +603,10 @@ mod tests {
             msg,
             "Cannot delete entity, must remove users from group first."
         );
-        env.ok("RemoveUserFromGroup", json!({"GroupName": "g", "UserName": "u"}));
+        env.ok(
+            "RemoveUserFromGroup",
+            json!({"GroupName": "g", "UserName": "u"}),
+        );
 
         let arn = "arn:aws:iam::aws:policy/ReadOnlyAccess";
         put_attachment(&env, "g", arn);
@@ -640,7 +675,10 @@ mod tests {
         env.ok("CreateUser", json!({"UserName": "u"}));
         let created = env.ok("CreateGroup", json!({"GroupName": "old", "Path": "/a/"}));
         env.ok("CreateGroup", json!({"GroupName": "taken"}));
-        env.ok("AddUserToGroup", json!({"GroupName": "old", "UserName": "u"}));
+        env.ok(
+            "AddUserToGroup",
+            json!({"GroupName": "old", "UserName": "u"}),
+        );
         let arn = "arn:aws:iam::aws:policy/ReadOnlyAccess";
         put_attachment(&env, "old", arn);
         env.iam
@@ -675,7 +713,10 @@ mod tests {
             "UpdateGroup",
             json!({"GroupName": "OLD", "NewGroupName": "New", "NewPath": "/b/"}),
         );
-        assert_eq!(env.err("GetGroup", json!({"GroupName": "old"})).0, "NoSuchEntity");
+        assert_eq!(
+            env.err("GetGroup", json!({"GroupName": "old"})).0,
+            "NoSuchEntity"
+        );
         let got = env.ok("GetGroup", json!({"GroupName": "new"}));
         assert_eq!(got["Group"]["GroupName"], "New");
         assert_eq!(got["Group"]["Path"], "/b/");
@@ -702,8 +743,12 @@ mod tests {
                     .get::<PolicyAttachmentRecord>(acct, &format!("{arn}|group|new"))?
                     .unwrap();
                 assert_eq!(att.entity_name, "New");
-                assert!(tx.get::<InlinePolicyRecord>(acct, "group/old/p1")?.is_none());
-                assert!(tx.get::<InlinePolicyRecord>(acct, "group/new/p1")?.is_some());
+                assert!(tx
+                    .get::<InlinePolicyRecord>(acct, "group/old/p1")?
+                    .is_none());
+                assert!(tx
+                    .get::<InlinePolicyRecord>(acct, "group/new/p1")?
+                    .is_some());
                 Ok::<_, crate::IamError>(())
             })
             .unwrap();
@@ -729,7 +774,10 @@ mod tests {
         let env = Env::new();
         env.ok("CreateUser", json!({"UserName": "before"}));
         env.ok("CreateGroup", json!({"GroupName": "g"}));
-        env.ok("AddUserToGroup", json!({"GroupName": "g", "UserName": "before"}));
+        env.ok(
+            "AddUserToGroup",
+            json!({"GroupName": "g", "UserName": "before"}),
+        );
         env.ok(
             "UpdateUser",
             json!({"UserName": "before", "NewUserName": "after"}),

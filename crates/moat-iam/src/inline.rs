@@ -349,3 +349,324 @@ pub fn list_role_policies(
         marker,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Env;
+    use serde_json::{json, Value};
+
+    const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    const DOC: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+
+    /// A valid identity policy of exactly `n` non-whitespace characters, padded with `pad`
+    /// spaces that must not count.
+    fn doc_of_size(n: usize, pad: usize) -> String {
+        let make = |fill: usize| {
+            format!(
+                r#"{{"Version":"2012-10-17",{}"Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/{}"}}]}}"#,
+                " ".repeat(pad),
+                "a".repeat(fill)
+            )
+        };
+        let base = moat_policy::non_whitespace_len(&make(0));
+        let doc = make(n - base);
+        assert_eq!(moat_policy::non_whitespace_len(&doc), n);
+        doc
+    }
+
+    /// The operations of one entity kind, and how to create such an entity.
+    struct Kind {
+        entity: &'static str,
+        put: &'static str,
+        get: &'static str,
+        delete: &'static str,
+        list: &'static str,
+        label: &'static str,
+        quota: usize,
+    }
+
+    const KINDS: [Kind; 3] = [
+        Kind {
+            entity: "UserName",
+            put: "PutUserPolicy",
+            get: "GetUserPolicy",
+            delete: "DeleteUserPolicy",
+            list: "ListUserPolicies",
+            label: "user",
+            quota: 2_048,
+        },
+        Kind {
+            entity: "GroupName",
+            put: "PutGroupPolicy",
+            get: "GetGroupPolicy",
+            delete: "DeleteGroupPolicy",
+            list: "ListGroupPolicies",
+            label: "group",
+            quota: 5_120,
+        },
+        Kind {
+            entity: "RoleName",
+            put: "PutRolePolicy",
+            get: "GetRolePolicy",
+            delete: "DeleteRolePolicy",
+            list: "ListRolePolicies",
+            label: "role",
+            quota: 10_240,
+        },
+    ];
+
+    fn create_entity(env: &Env, k: &Kind, name: &str) {
+        match k.label {
+            "user" => env.ok("CreateUser", json!({"UserName": name})),
+            "group" => env.ok("CreateGroup", json!({"GroupName": name})),
+            _ => env.ok(
+                "CreateRole",
+                json!({"RoleName": name, "AssumeRolePolicyDocument": TRUST}),
+            ),
+        };
+    }
+
+    fn input(k: &Kind, entity: &str, extra: Value) -> Value {
+        let mut v = extra;
+        v[k.entity] = json!(entity);
+        v
+    }
+
+    #[test]
+    fn put_get_list_delete_for_every_kind() {
+        for k in &KINDS {
+            let env = Env::new();
+            create_entity(&env, k, "Owner");
+            env.ok(
+                k.put,
+                input(
+                    k,
+                    "owner",
+                    json!({"PolicyName": "read", "PolicyDocument": DOC}),
+                ),
+            );
+            let got = env.ok(k.get, input(k, "OWNER", json!({"PolicyName": "read"})));
+            assert_eq!(got["PolicyName"], "read", "{}", k.label);
+            assert_eq!(got[k.entity], "Owner", "the stored name: {}", k.label);
+            assert_eq!(got["PolicyDocument"], encode_document(DOC), "{}", k.label);
+
+            // Putting the same name again replaces the document.
+            let other = DOC.replace("s3:GetObject", "s3:PutObject");
+            env.ok(
+                k.put,
+                input(
+                    k,
+                    "Owner",
+                    json!({"PolicyName": "read", "PolicyDocument": other}),
+                ),
+            );
+            let got = env.ok(k.get, input(k, "Owner", json!({"PolicyName": "read"})));
+            assert_eq!(got["PolicyDocument"], encode_document(&other));
+            let listed = env.ok(k.list, input(k, "Owner", json!({})));
+            assert_eq!(listed["PolicyNames"], json!(["read"]), "{}", k.label);
+            assert_eq!(listed["IsTruncated"], json!(false));
+
+            // Policy names are exact: another case is another policy.
+            let (code, msg) = env.err(k.get, input(k, "Owner", json!({"PolicyName": "READ"})));
+            assert_eq!(code, "NoSuchEntity");
+            assert_eq!(
+                msg,
+                format!("The {} policy with name READ cannot be found.", k.label)
+            );
+
+            env.ok(k.delete, input(k, "owner", json!({"PolicyName": "read"})));
+            let (code, msg) = env.err(k.delete, input(k, "Owner", json!({"PolicyName": "read"})));
+            assert_eq!(code, "NoSuchEntity");
+            assert_eq!(
+                msg,
+                format!("The {} policy with name read cannot be found.", k.label)
+            );
+            let listed = env.ok(k.list, input(k, "Owner", json!({})));
+            assert_eq!(listed["PolicyNames"], json!([]));
+        }
+    }
+
+    #[test]
+    fn the_entity_must_exist() {
+        let env = Env::new();
+        for k in &KINDS {
+            let expected = format!("The {} with name ghost cannot be found.", k.label);
+            for (op, extra) in [
+                (k.put, json!({"PolicyName": "p", "PolicyDocument": DOC})),
+                (k.get, json!({"PolicyName": "p"})),
+                (k.delete, json!({"PolicyName": "p"})),
+                (k.list, json!({})),
+            ] {
+                let (code, msg) = env.err(op, input(k, "ghost", extra));
+                assert_eq!(code, "NoSuchEntity", "{op}");
+                assert_eq!(msg, expected, "{op}");
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_documents_are_refused() {
+        for k in &KINDS {
+            let env = Env::new();
+            create_entity(&env, k, "e");
+            for bad in ["{not json", TRUST] {
+                let (code, _) = env.err(
+                    k.put,
+                    input(k, "e", json!({"PolicyName": "p", "PolicyDocument": bad})),
+                );
+                assert_eq!(code, "MalformedPolicyDocument", "{}: {bad}", k.label);
+            }
+            let listed = env.ok(k.list, input(k, "e", json!({})));
+            assert_eq!(listed["PolicyNames"], json!([]));
+        }
+    }
+
+    #[test]
+    fn the_quota_covers_all_inline_policies_of_the_entity() {
+        for k in &KINDS {
+            let env = Env::new();
+            create_entity(&env, k, "Big");
+            let half = k.quota / 2;
+            // Whitespace does not count: both halves fit exactly.
+            env.ok(
+                k.put,
+                input(
+                    k,
+                    "big",
+                    json!({"PolicyName": "a", "PolicyDocument": doc_of_size(half, 500)}),
+                ),
+            );
+            env.ok(
+                k.put,
+                input(
+                    k,
+                    "big",
+                    json!({"PolicyName": "b", "PolicyDocument": doc_of_size(half, 500)}),
+                ),
+            );
+            let (code, msg) = env.err(
+                k.put,
+                input(k, "big", json!({"PolicyName": "c", "PolicyDocument": DOC})),
+            );
+            assert_eq!(code, "LimitExceeded", "{}", k.label);
+            assert_eq!(
+                msg,
+                format!(
+                    "Maximum policy size of {} bytes exceeded for {} Big",
+                    k.quota, k.label
+                )
+            );
+            // Replacing a policy counts the new document instead of the old one.
+            env.ok(
+                k.put,
+                input(
+                    k,
+                    "big",
+                    json!({"PolicyName": "a", "PolicyDocument": doc_of_size(half - 200, 0)}),
+                ),
+            );
+            env.ok(
+                k.put,
+                input(
+                    k,
+                    "big",
+                    json!({"PolicyName": "c", "PolicyDocument": doc_of_size(200, 0)}),
+                ),
+            );
+            let (code, _) = env.err(
+                k.put,
+                input(
+                    k,
+                    "big",
+                    json!({"PolicyName": "a", "PolicyDocument": doc_of_size(half, 0)}),
+                ),
+            );
+            assert_eq!(code, "LimitExceeded");
+            // One document alone over the quota is refused the same way.
+            let other = Env::new();
+            create_entity(&other, k, "Big");
+            let (code, msg) = other.err(
+                k.put,
+                input(
+                    k,
+                    "big",
+                    json!({"PolicyName": "a", "PolicyDocument": doc_of_size(k.quota + 1, 0)}),
+                ),
+            );
+            assert_eq!(code, "LimitExceeded");
+            assert_eq!(
+                msg,
+                format!(
+                    "Maximum policy size of {} bytes exceeded for {} Big",
+                    k.quota, k.label
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn policy_names_are_listed_sorted_and_paginated() {
+        for k in &KINDS {
+            let env = Env::new();
+            create_entity(&env, k, "e");
+            create_entity(&env, k, "e2");
+            for name in ["delta", "alpha", "charlie", "bravo", "echo"] {
+                env.ok(
+                    k.put,
+                    input(k, "e", json!({"PolicyName": name, "PolicyDocument": DOC})),
+                );
+            }
+            // Another entity's policies stay out of the listing.
+            env.ok(
+                k.put,
+                input(
+                    k,
+                    "e2",
+                    json!({"PolicyName": "zulu", "PolicyDocument": DOC}),
+                ),
+            );
+            let mut names = Vec::new();
+            let mut marker: Option<String> = None;
+            loop {
+                let mut extra = json!({"MaxItems": 2});
+                if let Some(m) = &marker {
+                    extra["Marker"] = json!(m);
+                }
+                let page = env.ok(k.list, input(k, "e", extra));
+                let items = page["PolicyNames"].as_array().unwrap();
+                assert!(items.len() <= 2);
+                names.extend(items.iter().map(|n| n.as_str().unwrap().to_owned()));
+                if page["IsTruncated"] == json!(true) {
+                    marker = Some(page["Marker"].as_str().unwrap().to_owned());
+                } else {
+                    assert!(page.get("Marker").is_none());
+                    break;
+                }
+            }
+            assert_eq!(names, ["alpha", "bravo", "charlie", "delta", "echo"]);
+            let (code, _) = env.err(k.list, input(k, "e", json!({"Marker": "nope"})));
+            assert_eq!(code, "InvalidInput");
+        }
+    }
+
+    #[test]
+    fn renamed_users_keep_their_inline_policies() {
+        let env = Env::new();
+        env.ok("CreateUser", json!({"UserName": "old"}));
+        env.ok(
+            "PutUserPolicy",
+            json!({"UserName": "old", "PolicyName": "p", "PolicyDocument": DOC}),
+        );
+        env.ok(
+            "UpdateUser",
+            json!({"UserName": "old", "NewUserName": "new"}),
+        );
+        let got = env.ok(
+            "GetUserPolicy",
+            json!({"UserName": "new", "PolicyName": "p"}),
+        );
+        assert_eq!(got["UserName"], "new");
+        assert_eq!(got["PolicyDocument"], encode_document(DOC));
+    }
+}

@@ -19,11 +19,11 @@ use crate::managed::{self, AwsPolicy};
 use crate::records::{name_key, PolicyRecord, PolicyVersionRecord};
 use crate::{
     attachments, CreatePolicyRequest, CreatePolicyResponse, CreatePolicyVersionRequest,
-    CreatePolicyVersionResponse, DeletePolicyRequest, DeletePolicyVersionRequest,
-    GetPolicyRequest, GetPolicyResponse, GetPolicyVersionRequest, GetPolicyVersionResponse,
-    IamError, ListPoliciesRequest, ListPoliciesResponse, ListPolicyTagsRequest,
-    ListPolicyTagsResponse, ListPolicyVersionsRequest, ListPolicyVersionsResponse, Policy,
-    PolicyVersion, SetDefaultPolicyVersionRequest, TagPolicyRequest, UntagPolicyRequest,
+    CreatePolicyVersionResponse, DeletePolicyRequest, DeletePolicyVersionRequest, GetPolicyRequest,
+    GetPolicyResponse, GetPolicyVersionRequest, GetPolicyVersionResponse, IamError,
+    ListPoliciesRequest, ListPoliciesResponse, ListPolicyTagsRequest, ListPolicyTagsResponse,
+    ListPolicyVersionsRequest, ListPolicyVersionsResponse, Policy, PolicyVersion,
+    SetDefaultPolicyVersionRequest, TagPolicyRequest, UntagPolicyRequest,
 };
 
 /// IAM's default quota of customer managed policies per account.
@@ -106,7 +106,8 @@ fn parse_arn(arn: &str) -> Result<PolicyArn<'_>, IamError> {
         .map(|(_, n)| n)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| invalid_arn(arn))?;
-    let owner_ok = owner == "aws" || (owner.len() == 12 && owner.bytes().all(|b| b.is_ascii_digit()));
+    let owner_ok =
+        owner == "aws" || (owner.len() == 12 && owner.bytes().all(|b| b.is_ascii_digit()));
     if !owner_ok {
         return Err(invalid_arn(arn));
     }
@@ -202,7 +203,11 @@ pub fn all_versions(
 }
 
 /// How many entities in `account` use a policy: attached, and as a permissions boundary.
-pub fn usage_counts(tx: &impl Reader, account: AccountId, arn: &str) -> Result<(i32, i32), IamError> {
+pub fn usage_counts(
+    tx: &impl Reader,
+    account: AccountId,
+    arn: &str,
+) -> Result<(i32, i32), IamError> {
     let attached = attachments::attachment_count(tx, account, arn)?;
     let boundaries = attachments::boundary_usage_count(tx, account, arn)?;
     let clamp = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
@@ -693,4 +698,619 @@ pub fn list_policy_tags(
         is_truncated: Some(is_truncated),
         marker,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{Env, ACCOUNT};
+    use serde_json::{json, Value};
+
+    pub const DOC: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}"#;
+    const DOC2: &str =
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#;
+    const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+
+    fn arn(name: &str) -> String {
+        format!("arn:aws:iam::{ACCOUNT}:policy/{name}")
+    }
+
+    fn create(env: &Env, name: &str) -> Value {
+        env.ok(
+            "CreatePolicy",
+            json!({"PolicyName": name, "PolicyDocument": DOC}),
+        )
+    }
+
+    /// Every page of a listing, following markers.
+    fn all_pages(env: &Env, op: &str, input: Value, list: &str, field: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut req = input.clone();
+            if let Some(m) = &marker {
+                req["Marker"] = json!(m);
+            }
+            let page = env.ok(op, req);
+            for item in page[list].as_array().unwrap() {
+                out.push(item[field].as_str().unwrap().to_owned());
+            }
+            if page["IsTruncated"] == json!(true) {
+                marker = Some(page["Marker"].as_str().unwrap().to_owned());
+            } else {
+                assert!(page.get("Marker").is_none());
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn create_policy_returns_iam_shape_and_defaults() {
+        let env = Env::new();
+        let out = env.ok(
+            "CreatePolicy",
+            json!({"PolicyName": "ReadBucket", "PolicyDocument": DOC, "Path": "/team/",
+                   "Description": "reads", "Tags": [{"Key": "env", "Value": "prod"}]}),
+        );
+        let p = &out["Policy"];
+        assert_eq!(
+            p["Arn"],
+            format!("arn:aws:iam::{ACCOUNT}:policy/team/ReadBucket")
+        );
+        assert_eq!(p["PolicyName"], "ReadBucket");
+        assert_eq!(p["Path"], "/team/");
+        assert_eq!(p["DefaultVersionId"], "v1");
+        assert_eq!(p["AttachmentCount"], 0);
+        assert_eq!(p["PermissionsBoundaryUsageCount"], 0);
+        assert_eq!(p["IsAttachable"], true);
+        assert_eq!(p["Description"], "reads");
+        assert_eq!(p["Tags"], json!([{"Key": "env", "Value": "prod"}]));
+        let id = p["PolicyId"].as_str().unwrap();
+        assert!(id.starts_with("ANPA") && id.len() == 21, "{id}");
+        assert_eq!(p["CreateDate"], p["UpdateDate"]);
+
+        let plain = create(&env, "Plain");
+        assert_eq!(plain["Policy"]["Path"], "/");
+        assert_eq!(plain["Policy"]["Arn"], arn("Plain"));
+        assert!(plain["Policy"].get("Tags").is_none());
+        assert!(plain["Policy"].get("Description").is_none());
+    }
+
+    #[test]
+    fn create_policy_errors() {
+        let env = Env::new();
+        create(&env, "Dup");
+        let (code, msg) = env.err(
+            "CreatePolicy",
+            json!({"PolicyName": "DUP", "PolicyDocument": DOC, "Path": "/other/"}),
+        );
+        assert_eq!(code, "EntityAlreadyExists");
+        assert_eq!(
+            msg,
+            "A policy called DUP already exists. Duplicate names are not allowed."
+        );
+        let (code, _) = env.err(
+            "CreatePolicy",
+            json!({"PolicyName": "Bad", "PolicyDocument": "{not json"}),
+        );
+        assert_eq!(code, "MalformedPolicyDocument");
+        let big = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}"}}]}}"#,
+            "b".repeat(6_200)
+        );
+        let (code, msg) = env.err(
+            "CreatePolicy",
+            json!({"PolicyName": "Big", "PolicyDocument": big}),
+        );
+        assert_eq!(code, "LimitExceeded");
+        assert_eq!(msg, "Cannot exceed quota for PolicySize: 6144");
+        let (code, _) = env.err(
+            "CreatePolicy",
+            json!({"PolicyName": "T", "PolicyDocument": DOC,
+                   "Tags": [{"Key": "a", "Value": "1"}, {"Key": "A", "Value": "2"}]}),
+        );
+        assert_eq!(code, "InvalidInput");
+        // Nothing failed half-way.
+        let names = all_pages(
+            &env,
+            "ListPolicies",
+            json!({"Scope": "Local"}),
+            "Policies",
+            "PolicyName",
+        );
+        assert_eq!(names, ["Dup"]);
+    }
+
+    #[test]
+    fn customer_policy_quota_is_enforced() {
+        use crate::records::PolicyRecord;
+        let env = Env::new();
+        env.iam
+            .store()
+            .write(|tx| {
+                use moat_store::Writer;
+                for n in 0..super::MAX_POLICIES {
+                    let name = format!("p{n}");
+                    let record = PolicyRecord {
+                        arn: arn(&name),
+                        name: name.clone(),
+                        id: format!("ANPA{n:017}"),
+                        path: "/".into(),
+                        description: None,
+                        default_version_id: "v1".into(),
+                        create_date: 0,
+                        update_date: 0,
+                        tags: Vec::new(),
+                        next_version: 2,
+                    };
+                    tx.put(ACCOUNT, &name, &record)?;
+                }
+                Ok::<_, crate::IamError>(())
+            })
+            .unwrap();
+        let (code, msg) = env.err(
+            "CreatePolicy",
+            json!({"PolicyName": "OneTooMany", "PolicyDocument": DOC}),
+        );
+        assert_eq!(code, "LimitExceeded");
+        assert_eq!(msg, "Cannot exceed quota for PoliciesPerAccount: 1500");
+    }
+
+    #[test]
+    fn get_policy_customer_aws_and_missing() {
+        let env = Env::new();
+        env.ok(
+            "CreatePolicy",
+            json!({"PolicyName": "Mine", "PolicyDocument": DOC, "Description": "d",
+                   "Tags": [{"Key": "k", "Value": "v"}]}),
+        );
+        let got = env.ok("GetPolicy", json!({"PolicyArn": arn("Mine")}));
+        assert_eq!(got["Policy"]["PolicyName"], "Mine");
+        assert_eq!(got["Policy"]["Description"], "d");
+        assert_eq!(got["Policy"]["Tags"][0]["Key"], "k");
+        assert_eq!(got["Policy"]["AttachmentCount"], 0);
+
+        let aws = env.ok("GetPolicy", json!({"PolicyArn": ADMIN}));
+        assert_eq!(aws["Policy"]["PolicyName"], "AdministratorAccess");
+        assert_eq!(aws["Policy"]["Arn"], ADMIN);
+        assert_eq!(aws["Policy"]["IsAttachable"], true);
+        assert_eq!(aws["Policy"]["AttachmentCount"], 0);
+        assert!(aws["Policy"]["PolicyId"]
+            .as_str()
+            .unwrap()
+            .starts_with("ANPA"));
+        let job = env.ok(
+            "GetPolicy",
+            json!({"PolicyArn": "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"}),
+        );
+        assert_eq!(job["Policy"]["Path"], "/job-function/");
+
+        for missing in [
+            arn("Nope"),
+            "arn:aws:iam::aws:policy/NoSuchAwsPolicy".to_owned(),
+            // Same name, wrong path: ARNs name policies exactly.
+            format!("arn:aws:iam::{ACCOUNT}:policy/x/Mine"),
+            // Another account's policy is invisible.
+            "arn:aws:iam::210987654321:policy/Mine".to_owned(),
+        ] {
+            let (code, msg) = env.err("GetPolicy", json!({"PolicyArn": missing}));
+            assert_eq!(code, "NoSuchEntity");
+            assert_eq!(msg, format!("Policy {missing} was not found."));
+        }
+        for bad in [
+            "arn:aws:iam::123456789012:user/Mine",
+            "arn:aws:s3:::bucket/policy/x",
+            "arn:aws:iam::12345:policy/Mine",
+            "not-an-arn-at-all-really",
+            "arn:aws:iam::123456789012:policy/",
+        ] {
+            let (code, msg) = env.err("GetPolicy", json!({"PolicyArn": bad}));
+            assert_eq!(code, "InvalidInput", "{bad}");
+            assert_eq!(msg, format!("ARN {bad} is not valid."));
+        }
+    }
+
+    #[test]
+    fn delete_policy_requires_versions_gone_and_refuses_aws_policies() {
+        let env = Env::new();
+        create(&env, "Gone");
+        env.ok(
+            "CreatePolicyVersion",
+            json!({"PolicyArn": arn("Gone"), "PolicyDocument": DOC2}),
+        );
+        let (code, msg) = env.err("DeletePolicy", json!({"PolicyArn": arn("Gone")}));
+        assert_eq!(code, "DeleteConflict");
+        assert_eq!(
+            msg,
+            "This policy has more than one version. Before you delete a policy, you must delete \
+             the policy's versions. The default version is deleted with the policy."
+        );
+        env.ok(
+            "DeletePolicyVersion",
+            json!({"PolicyArn": arn("Gone"), "VersionId": "v2"}),
+        );
+        env.ok("DeletePolicy", json!({"PolicyArn": arn("Gone")}));
+        let (code, msg) = env.err("DeletePolicy", json!({"PolicyArn": arn("Gone")}));
+        assert_eq!(code, "NoSuchEntity");
+        assert_eq!(msg, format!("Policy {} was not found.", arn("Gone")));
+        // The name is free again, and versions start over.
+        let again = create(&env, "gone");
+        assert_eq!(again["Policy"]["DefaultVersionId"], "v1");
+        let versions = env.ok("ListPolicyVersions", json!({"PolicyArn": arn("gone")}));
+        assert_eq!(versions["Versions"].as_array().unwrap().len(), 1);
+
+        let (code, msg) = env.err("DeletePolicy", json!({"PolicyArn": ADMIN}));
+        assert_eq!(code, "AccessDenied");
+        assert_eq!(
+            msg,
+            format!(
+                "User: arn:aws:iam::{ACCOUNT}:root is not authorized to perform: \
+                 iam:DeletePolicy on resource: policy {ADMIN} because no resource-based policy \
+                 allows the iam:DeletePolicy action"
+            )
+        );
+    }
+
+    #[test]
+    fn versions_lifecycle() {
+        let env = Env::new();
+        create(&env, "Ver");
+        let a = arn("Ver");
+        let later = Env {
+            now: env.now + time::Duration::hours(1),
+            ..env
+        };
+        let env = later;
+        let v2 = env.ok(
+            "CreatePolicyVersion",
+            json!({"PolicyArn": a, "PolicyDocument": DOC2}),
+        );
+        assert_eq!(v2["PolicyVersion"]["VersionId"], "v2");
+        assert_eq!(v2["PolicyVersion"]["IsDefaultVersion"], false);
+        assert!(v2["PolicyVersion"].get("Document").is_none());
+        let p = env.ok("GetPolicy", json!({"PolicyArn": a}));
+        assert_eq!(p["Policy"]["DefaultVersionId"], "v1");
+        assert_ne!(p["Policy"]["UpdateDate"], p["Policy"]["CreateDate"]);
+
+        for n in 3..=5 {
+            let v = env.ok(
+                "CreatePolicyVersion",
+                json!({"PolicyArn": a, "PolicyDocument": DOC, "SetAsDefault": n == 5}),
+            );
+            assert_eq!(v["PolicyVersion"]["VersionId"], format!("v{n}"));
+        }
+        let p = env.ok("GetPolicy", json!({"PolicyArn": a}));
+        assert_eq!(p["Policy"]["DefaultVersionId"], "v5");
+        let (code, msg) = env.err(
+            "CreatePolicyVersion",
+            json!({"PolicyArn": a, "PolicyDocument": DOC}),
+        );
+        assert_eq!(code, "LimitExceeded");
+        assert_eq!(
+            msg,
+            "A managed policy can have up to 5 versions. Before you create a new version, you \
+             must delete an existing version."
+        );
+
+        // Newest first, only the default flagged, no documents.
+        let list = env.ok("ListPolicyVersions", json!({"PolicyArn": a}));
+        let ids: Vec<&str> = list["Versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["VersionId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["v5", "v4", "v3", "v2", "v1"]);
+        for v in list["Versions"].as_array().unwrap() {
+            assert_eq!(v["IsDefaultVersion"], v["VersionId"] == "v5");
+            assert!(v.get("Document").is_none());
+        }
+        let paged = all_pages(
+            &env,
+            "ListPolicyVersions",
+            json!({"PolicyArn": a, "MaxItems": 2}),
+            "Versions",
+            "VersionId",
+        );
+        assert_eq!(paged, ["v5", "v4", "v3", "v2", "v1"]);
+
+        let (code, msg) = env.err(
+            "DeletePolicyVersion",
+            json!({"PolicyArn": a, "VersionId": "v5"}),
+        );
+        assert_eq!(code, "DeleteConflict");
+        assert_eq!(msg, "Cannot delete the default version of a policy.");
+        env.ok(
+            "DeletePolicyVersion",
+            json!({"PolicyArn": a, "VersionId": "v2"}),
+        );
+        let (code, msg) = env.err(
+            "DeletePolicyVersion",
+            json!({"PolicyArn": a, "VersionId": "v2"}),
+        );
+        assert_eq!(code, "NoSuchEntity");
+        assert_eq!(
+            msg,
+            format!("Policy {a} version v2 does not exist or is not attachable.")
+        );
+        // Version ids are never reused.
+        let v6 = env.ok(
+            "CreatePolicyVersion",
+            json!({"PolicyArn": a, "PolicyDocument": DOC}),
+        );
+        assert_eq!(v6["PolicyVersion"]["VersionId"], "v6");
+
+        env.ok(
+            "SetDefaultPolicyVersion",
+            json!({"PolicyArn": a, "VersionId": "v1"}),
+        );
+        let got = env.ok(
+            "GetPolicyVersion",
+            json!({"PolicyArn": a, "VersionId": "v1"}),
+        );
+        assert_eq!(got["PolicyVersion"]["IsDefaultVersion"], true);
+        assert_eq!(
+            got["PolicyVersion"]["Document"],
+            crate::common::encode_document(DOC)
+        );
+        let got = env.ok(
+            "GetPolicyVersion",
+            json!({"PolicyArn": a, "VersionId": "v5"}),
+        );
+        assert_eq!(got["PolicyVersion"]["IsDefaultVersion"], false);
+        for bad in ["v2", "v9", "v01", "x"] {
+            let (code, msg) = env.err(
+                "SetDefaultPolicyVersion",
+                json!({"PolicyArn": a, "VersionId": bad}),
+            );
+            assert_eq!(code, "NoSuchEntity");
+            assert_eq!(
+                msg,
+                format!("Policy {a} version {bad} does not exist or is not attachable.")
+            );
+            assert_eq!(
+                env.err(
+                    "GetPolicyVersion",
+                    json!({"PolicyArn": a, "VersionId": bad})
+                )
+                .1,
+                msg
+            );
+        }
+        let (code, _) = env.err(
+            "CreatePolicyVersion",
+            json!({"PolicyArn": arn("Missing"), "PolicyDocument": DOC}),
+        );
+        assert_eq!(code, "NoSuchEntity");
+        let (code, _) = env.err(
+            "CreatePolicyVersion",
+            json!({"PolicyArn": a, "PolicyDocument": "[]"}),
+        );
+        assert_eq!(code, "MalformedPolicyDocument");
+        assert_eq!(
+            env.err("ListPolicyVersions", json!({"PolicyArn": arn("Missing")}))
+                .1,
+            format!("Policy {} was not found.", arn("Missing"))
+        );
+    }
+
+    #[test]
+    fn aws_managed_policies_are_read_only() {
+        let env = Env::new();
+        let v = env.ok("GetPolicy", json!({"PolicyArn": ADMIN}))["Policy"]["DefaultVersionId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let got = env.ok(
+            "GetPolicyVersion",
+            json!({"PolicyArn": ADMIN, "VersionId": v}),
+        );
+        assert_eq!(got["PolicyVersion"]["IsDefaultVersion"], true);
+        let doc = got["PolicyVersion"]["Document"].as_str().unwrap();
+        assert!(doc.starts_with("%7B"), "{doc}");
+        let (code, _) = env.err(
+            "GetPolicyVersion",
+            json!({"PolicyArn": ADMIN, "VersionId": "v99"}),
+        );
+        assert_eq!(code, "NoSuchEntity");
+        let versions = env.ok("ListPolicyVersions", json!({"PolicyArn": ADMIN}));
+        assert_eq!(versions["Versions"][0]["VersionId"], v.as_str());
+        let tags = env.ok("ListPolicyTags", json!({"PolicyArn": ADMIN}));
+        assert_eq!(tags["Tags"], json!([]));
+
+        let attempts = [
+            (
+                "CreatePolicyVersion",
+                json!({"PolicyArn": ADMIN, "PolicyDocument": DOC}),
+            ),
+            (
+                "DeletePolicyVersion",
+                json!({"PolicyArn": ADMIN, "VersionId": v}),
+            ),
+            (
+                "SetDefaultPolicyVersion",
+                json!({"PolicyArn": ADMIN, "VersionId": v}),
+            ),
+            (
+                "TagPolicy",
+                json!({"PolicyArn": ADMIN, "Tags": [{"Key": "a", "Value": "b"}]}),
+            ),
+            ("UntagPolicy", json!({"PolicyArn": ADMIN, "TagKeys": ["a"]})),
+            ("DeletePolicy", json!({"PolicyArn": ADMIN})),
+        ];
+        for (op, input) in attempts {
+            let (code, msg) = env.err(op, input);
+            assert_eq!(code, "AccessDenied", "{op}");
+            assert!(
+                msg.contains(&format!("iam:{op} on resource: policy {ADMIN}")),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn policy_tags() {
+        let env = Env::new();
+        create(&env, "Tagged");
+        let a = arn("Tagged");
+        env.ok(
+            "TagPolicy",
+            json!({"PolicyArn": a, "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]}),
+        );
+        env.ok(
+            "TagPolicy",
+            json!({"PolicyArn": a, "Tags": [{"Key": "A", "Value": "3"}]}),
+        );
+        let tags = env.ok("ListPolicyTags", json!({"PolicyArn": a}));
+        assert_eq!(
+            tags["Tags"],
+            json!([{"Key": "A", "Value": "3"}, {"Key": "b", "Value": "2"}])
+        );
+        assert_eq!(tags["IsTruncated"], false);
+        let page = env.ok("ListPolicyTags", json!({"PolicyArn": a, "MaxItems": 1}));
+        assert_eq!(page["Tags"], json!([{"Key": "A", "Value": "3"}]));
+        assert_eq!(page["IsTruncated"], true);
+        let next = env.ok(
+            "ListPolicyTags",
+            json!({"PolicyArn": a, "MaxItems": 1, "Marker": page["Marker"]}),
+        );
+        assert_eq!(next["Tags"], json!([{"Key": "b", "Value": "2"}]));
+        env.ok(
+            "UntagPolicy",
+            json!({"PolicyArn": a, "TagKeys": ["a", "zz"]}),
+        );
+        let got = env.ok("GetPolicy", json!({"PolicyArn": a}));
+        assert_eq!(got["Policy"]["Tags"], json!([{"Key": "b", "Value": "2"}]));
+        let many: Vec<Value> = (0..50)
+            .map(|i| json!({"Key": format!("k{i}"), "Value": ""}))
+            .collect();
+        let (code, msg) = env.err("TagPolicy", json!({"PolicyArn": a, "Tags": many}));
+        assert_eq!(code, "LimitExceeded");
+        assert_eq!(
+            msg,
+            "The number of tags has reached the maximum limit of 50."
+        );
+        for op in ["TagPolicy", "UntagPolicy", "ListPolicyTags"] {
+            let input = json!({"PolicyArn": arn("Nope"), "Tags": [], "TagKeys": []});
+            assert_eq!(env.err(op, input).0, "NoSuchEntity", "{op}");
+        }
+    }
+
+    #[test]
+    fn list_policies_scopes_paths_and_pagination() {
+        let env = Env::new();
+        let aws_count = crate::managed::all().len();
+        for (name, path) in [
+            ("zeta", "/"),
+            ("Alpha", "/app/"),
+            ("beta", "/app/sub/"),
+            // A customer policy may reuse an AWS managed policy's name.
+            ("ReadOnlyAccess", "/"),
+        ] {
+            env.ok(
+                "CreatePolicy",
+                json!({"PolicyName": name, "PolicyDocument": DOC, "Path": path,
+                       "Description": "x", "Tags": [{"Key": "t", "Value": "v"}]}),
+            );
+        }
+        let local = all_pages(
+            &env,
+            "ListPolicies",
+            json!({"Scope": "Local"}),
+            "Policies",
+            "PolicyName",
+        );
+        assert_eq!(local, ["Alpha", "beta", "ReadOnlyAccess", "zeta"]);
+        let aws = all_pages(
+            &env,
+            "ListPolicies",
+            json!({"Scope": "AWS"}),
+            "Policies",
+            "Arn",
+        );
+        assert_eq!(aws.len(), aws_count);
+        assert!(aws
+            .iter()
+            .all(|a| a.starts_with("arn:aws:iam::aws:policy/")));
+
+        // Small pages walk both sets in one order, without loss or repetition.
+        let every = all_pages(
+            &env,
+            "ListPolicies",
+            json!({"MaxItems": 3}),
+            "Policies",
+            "Arn",
+        );
+        assert_eq!(every.len(), aws_count + 4);
+        let unique: std::collections::BTreeSet<&String> = every.iter().collect();
+        assert_eq!(unique.len(), every.len());
+        let one_page = all_pages(
+            &env,
+            "ListPolicies",
+            json!({"MaxItems": 1000}),
+            "Policies",
+            "Arn",
+        );
+        assert_eq!(every, one_page);
+        let ro = every
+            .iter()
+            .position(|a| a == "arn:aws:iam::aws:policy/ReadOnlyAccess")
+            .unwrap();
+        assert_eq!(every[ro + 1], arn("ReadOnlyAccess"));
+
+        let app = all_pages(
+            &env,
+            "ListPolicies",
+            json!({"PathPrefix": "/app/", "MaxItems": 1}),
+            "Policies",
+            "PolicyName",
+        );
+        assert_eq!(app, ["Alpha", "beta"]);
+        let job = all_pages(
+            &env,
+            "ListPolicies",
+            json!({"PathPrefix": "/job-function/"}),
+            "Policies",
+            "PolicyName",
+        );
+        assert!(job.contains(&"ViewOnlyAccess".to_owned()));
+
+        // Listings carry counts but neither tags nor descriptions.
+        let page = env.ok("ListPolicies", json!({"Scope": "Local", "MaxItems": 1}));
+        let first = &page["Policies"][0];
+        assert!(first.get("Tags").is_none());
+        assert!(first.get("Description").is_none());
+        assert_eq!(first["AttachmentCount"], 0);
+        assert_eq!(first["PermissionsBoundaryUsageCount"], 0);
+        assert_eq!(first["IsAttachable"], true);
+        assert_eq!(page["IsTruncated"], true);
+
+        let attached = env.ok("ListPolicies", json!({"OnlyAttached": true}));
+        assert_eq!(attached["Policies"], json!([]));
+        assert_eq!(attached["IsTruncated"], false);
+
+        for marker in ["bogus", "k1zz", "k1616263"] {
+            let (code, msg) = env.err("ListPolicies", json!({"Marker": marker}));
+            assert_eq!(code, "InvalidInput", "{marker}");
+            assert_eq!(msg, "Invalid Marker.");
+        }
+        assert_eq!(
+            env.err("ListPolicies", json!({"Scope": "Mine"})).0,
+            "ValidationError"
+        );
+        assert_eq!(
+            env.err("ListPolicies", json!({"PolicyUsageFilter": "Both"}))
+                .0,
+            "ValidationError"
+        );
+    }
+
+    #[test]
+    fn arn_paths_are_extracted() {
+        assert_eq!(super::path_of_arn("arn:aws:iam::aws:policy/A"), "/");
+        assert_eq!(
+            super::path_of_arn("arn:aws:iam::123456789012:policy/a/b/C"),
+            "/a/b/"
+        );
+        assert_eq!(super::path_of_arn("garbage"), "/");
+    }
 }

@@ -1410,7 +1410,7 @@ mod tests {
             panic!("string");
         };
         assert_eq!(
-            t.parts(),
+            &*t.parts(),
             &[TemplatePart::Literal("${aws:username}".into())]
         );
     }

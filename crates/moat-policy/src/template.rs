@@ -4,6 +4,7 @@
 //! Variables are only recognised in policies of version 2012-10-17; in older policies `${...}`
 //! is ordinary text, which is why parsing takes the policy's version into account.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::wildcard::{glob_match, CaseSensitivity, Piece, WildcardPattern};
@@ -32,23 +33,35 @@ pub enum TemplatePart {
 
 /// A parsed resource or condition string.
 ///
-/// Templates without variables carry a precompiled matcher, so matching them costs no
-/// allocation. Matching is case-sensitive: ARNs and `StringLike` compare case-sensitively.
+/// Templates without variables, by far the commonest, are stored as a compiled matcher only,
+/// so matching them costs no allocation. Matching is case-sensitive: ARNs and `StringLike`
+/// compare case-sensitively.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Template {
-    parts: Box<[TemplatePart]>,
-    compiled: Option<WildcardPattern>,
+    repr: Repr,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Repr {
+    Static(WildcardPattern),
+    /// At least one part is a variable.
+    Dynamic(Box<[TemplatePart]>),
 }
 
 impl Template {
     /// Parses `text`, recognising policy variables only when `variables` is true (that is, in
     /// 2012-10-17 policies).
     pub fn parse(text: &str, variables: bool) -> Self {
+        if !variables || !text.contains("${") {
+            return Template {
+                repr: Repr::Static(WildcardPattern::new(text, CaseSensitivity::Sensitive)),
+            };
+        }
         let mut parts: Vec<TemplatePart> = Vec::new();
         let mut literal = String::new();
         let mut rest = text;
         while let Some(c) = rest.chars().next() {
-            if variables && rest.starts_with("${") {
+            if rest.starts_with("${") {
                 if let Some((var, len)) = parse_variable(rest) {
                     match var {
                         VariableSyntax::Escape(c) => literal.push(c),
@@ -76,38 +89,56 @@ impl Template {
         }
         flush(&mut parts, &mut literal);
 
-        let compiled = if parts.iter().any(|p| matches!(p, TemplatePart::Variable(_))) {
-            None
-        } else {
-            Some(WildcardPattern::from_pieces(
-                parts
-                    .iter()
-                    .filter_map(|p| match p {
-                        TemplatePart::Literal(s) => Some(Piece::Literal(s.clone())),
-                        TemplatePart::AnyRun => Some(Piece::AnyRun),
-                        TemplatePart::AnyChar => Some(Piece::AnyChar),
-                        TemplatePart::Variable(_) => None,
-                    })
-                    .collect(),
-                CaseSensitivity::Sensitive,
-            ))
-        };
+        if parts.iter().any(|p| matches!(p, TemplatePart::Variable(_))) {
+            return Template {
+                repr: Repr::Dynamic(parts.into_boxed_slice()),
+            };
+        }
+        let pieces = parts
+            .into_iter()
+            .filter_map(|p| match p {
+                TemplatePart::Literal(s) => Some(Piece::Literal(s)),
+                TemplatePart::AnyRun => Some(Piece::AnyRun),
+                TemplatePart::AnyChar => Some(Piece::AnyChar),
+                TemplatePart::Variable(_) => None,
+            })
+            .collect();
         Template {
-            parts: parts.into_boxed_slice(),
-            compiled,
+            repr: Repr::Static(WildcardPattern::from_pieces(
+                pieces,
+                CaseSensitivity::Sensitive,
+            )),
         }
     }
 
-    pub fn parts(&self) -> &[TemplatePart] {
-        &self.parts
+    /// The template as a sequence of parts (built on demand for templates without variables).
+    pub fn parts(&self) -> Cow<'_, [TemplatePart]> {
+        match &self.repr {
+            Repr::Dynamic(parts) => Cow::Borrowed(parts),
+            Repr::Static(pattern) => Cow::Owned(
+                pattern
+                    .pieces()
+                    .into_iter()
+                    .map(|p| match p {
+                        Piece::Literal(s) => TemplatePart::Literal(s.to_owned()),
+                        Piece::AnyRun => TemplatePart::AnyRun,
+                        Piece::AnyChar => TemplatePart::AnyChar,
+                    })
+                    .collect(),
+            ),
+        }
     }
 
     pub fn has_variables(&self) -> bool {
-        self.compiled.is_none()
+        matches!(self.repr, Repr::Dynamic(_))
     }
 
     pub fn variables(&self) -> impl Iterator<Item = &PolicyVariable> {
-        self.parts.iter().filter_map(|p| match p {
+        let parts: &[TemplatePart] = match &self.repr {
+            Repr::Static(_) => &[],
+            Repr::Dynamic(parts) => parts,
+        };
+        parts.iter().filter_map(|p| match p {
             TemplatePart::Variable(v) => Some(v),
             _ => None,
         })
@@ -115,15 +146,19 @@ impl Template {
 
     /// True for a bare `*`, which matches every string.
     pub fn matches_everything(&self) -> bool {
-        self.compiled
-            .as_ref()
-            .is_some_and(WildcardPattern::matches_everything)
+        match &self.repr {
+            Repr::Static(pattern) => pattern.matches_everything(),
+            Repr::Dynamic(_) => false,
+        }
     }
 
     /// Wildcard match of a template without variables. A template with variables never matches
     /// here: use [`Template::matches_with`] and supply their values.
     pub fn matches(&self, input: &str) -> bool {
-        self.compiled.as_ref().is_some_and(|c| c.matches(input))
+        match &self.repr {
+            Repr::Static(pattern) => pattern.matches(input),
+            Repr::Dynamic(_) => false,
+        }
     }
 
     /// Wildcard match, resolving each variable with `resolve` (given the variable's key) and
@@ -134,23 +169,22 @@ impl Template {
         input: &str,
         mut resolve: impl FnMut(&str) -> Option<&'v str>,
     ) -> bool {
-        if let Some(compiled) = &self.compiled {
-            return compiled.matches(input);
-        }
-        let mut pieces: Vec<Piece<&str>> = Vec::with_capacity(self.parts.len());
-        for part in self.parts.iter() {
+        let parts = match &self.repr {
+            Repr::Static(pattern) => return pattern.matches(input),
+            Repr::Dynamic(parts) => parts,
+        };
+        let mut pieces: Vec<Piece<&str>> = Vec::with_capacity(parts.len());
+        for part in parts.iter() {
             pieces.push(match part {
                 TemplatePart::Literal(s) => Piece::Literal(s.as_str()),
                 TemplatePart::AnyRun => Piece::AnyRun,
                 TemplatePart::AnyChar => Piece::AnyChar,
-                TemplatePart::Variable(v) => {
-                    match resolve(&v.key).or(v.default.as_deref()) {
-                        // A substituted value is matched literally: a `*` inside a tag value
-                        // must not widen the pattern.
-                        Some(value) => Piece::Literal(value),
-                        None => return false,
-                    }
-                }
+                TemplatePart::Variable(v) => match resolve(&v.key).or(v.default.as_deref()) {
+                    // A substituted value is matched literally: a `*` inside a tag value
+                    // must not widen the pattern.
+                    Some(value) => Piece::Literal(value),
+                    None => return false,
+                },
             });
         }
         glob_match(&pieces, input, false)
@@ -164,7 +198,7 @@ impl Template {
         mut resolve: impl FnMut(&str) -> Option<&'v str>,
     ) -> Option<String> {
         let mut out = String::new();
-        for part in self.parts.iter() {
+        for part in self.parts().iter() {
             match part {
                 TemplatePart::Literal(s) => out.push_str(s),
                 TemplatePart::AnyRun => out.push('*'),
@@ -184,11 +218,11 @@ impl fmt::Debug for Template {
     }
 }
 
-/// Writes the template back in policy syntax, escaping literal `*`, `?` and `$` as `${*}`,
-/// `${?}` and `${$}` where they would otherwise be read differently.
+/// Writes the template back in policy syntax, escaping literal `*`, `?` and `${` as `${*}`,
+/// `${?}` and `${$}{`, which would otherwise be read differently.
 impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for part in self.parts.iter() {
+        for part in self.parts().iter() {
             match part {
                 TemplatePart::Literal(s) => {
                     let mut chars = s.chars().peekable();
@@ -298,7 +332,7 @@ mod tests {
     fn parses_variables_and_escapes() {
         let t = Template::parse("arn:aws:s3:::bucket/home/${aws:username}/*", true);
         assert_eq!(
-            t.parts(),
+            &*t.parts(),
             &[
                 lit("arn:aws:s3:::bucket/home/"),
                 var("aws:username", None),
@@ -307,15 +341,15 @@ mod tests {
             ]
         );
         let t = Template::parse("a${*}b${?}c${$}d", true);
-        assert_eq!(t.parts(), &[lit("a*b?c$d")]);
+        assert_eq!(&*t.parts(), &[lit("a*b?c$d")]);
         assert!(!t.has_variables());
         assert!(t.matches("a*b?c$d"));
         assert!(!t.matches("aXb?c$d"));
 
         let t = Template::parse("${aws:PrincipalTag/team, 'none'}", true);
-        assert_eq!(t.parts(), &[var("aws:PrincipalTag/team", Some("none"))]);
+        assert_eq!(&*t.parts(), &[var("aws:PrincipalTag/team", Some("none"))]);
         let t = Template::parse("${ aws:username ,'a}b' }x", true);
-        assert_eq!(t.parts(), &[var("aws:username", Some("a}b")), lit("x")]);
+        assert_eq!(&*t.parts(), &[var("aws:username", Some("a}b")), lit("x")]);
     }
 
     #[test]

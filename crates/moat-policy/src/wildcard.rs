@@ -279,7 +279,10 @@ fn match_literal_at(lit: &str, input: &str, fold: bool) -> Option<usize> {
     if !fold {
         return input.starts_with(lit).then_some(lit.len());
     }
-    if let Some(head) = input.get(..lit.len()).filter(|h| h.is_ascii() && lit.is_ascii()) {
+    if let Some(head) = input
+        .get(..lit.len())
+        .filter(|h| h.is_ascii() && lit.is_ascii())
+    {
         return head.eq_ignore_ascii_case(lit).then_some(lit.len());
     }
     let mut chars = input.char_indices();

@@ -7,7 +7,7 @@
 //! errors, not in logs.
 
 use moat_store::{Reader, Writer, GLOBAL};
-use moat_types::{new_secret_access_key, new_unique_id, IdKind};
+use moat_types::{new_secret_access_key, new_unique_id, IdKind, PrincipalKind};
 use moat_wire::Sensitive;
 
 use crate::common::{paginate_vec, timestamp, Call};
@@ -34,10 +34,15 @@ enum Owner {
 impl Owner {
     /// The user named in the request, or the caller when no name is given (root included).
     fn resolve(tx: &impl Reader, c: &Call<'_>, given: Option<&str>) -> Result<Owner, IamError> {
-        match c.implicit_user(given) {
-            Some(name) => Ok(Owner::User(users::require(tx, c.account, &name)?.name)),
-            None => Ok(Owner::Root),
-        }
+        // Exhaustive on purpose: a new kind of principal (an assumed role, say) must decide
+        // here whose keys a name-less call means; IAM answers such callers with a
+        // ValidationError ("Must specify userName when calling with non-User credentials").
+        let name = match (given, &c.principal.kind) {
+            (Some(name), _) => name,
+            (None, PrincipalKind::User { name, .. }) => name.as_str(),
+            (None, PrincipalKind::Root) => return Ok(Owner::Root),
+        };
+        Ok(Owner::User(users::require(tx, c.account, name)?.name))
     }
 
     fn wire_name(&self) -> &str {

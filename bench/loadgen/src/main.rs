@@ -1,0 +1,189 @@
+//! A closed-loop HTTP/1.1 load generator for AWS query-protocol requests signed with SigV4.
+//!
+//! Each connection sends one request, waits for the response, and repeats, for a fixed time.
+//! The request is signed once per run (the server still verifies every request in full; the
+//! signature stays valid inside AWS's 15-minute window). Prints requests/s and latency
+//! percentiles as one JSON line.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::Parser;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[derive(Parser)]
+struct Args {
+    /// host:port of the server.
+    #[arg(long)]
+    target: String,
+    /// Form body of the request, e.g. `Action=GetUser&Version=2010-05-08&UserName=u1`.
+    #[arg(long)]
+    body: String,
+    #[arg(long, default_value = "AKIAMOATTESTROOT0001")]
+    access_key_id: String,
+    #[arg(long, default_value = "moat/test/root/secret/key/0000000000000A")]
+    secret_access_key: String,
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    #[arg(long, default_value = "iam")]
+    service: String,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Seconds to run, after a one-second warm-up.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Label printed with the result.
+    #[arg(long, default_value = "")]
+    label: String,
+}
+
+fn build_request(args: &Args) -> anyhow::Result<Vec<u8>> {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::HOST, args.target.parse()?);
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        "application/x-www-form-urlencoded; charset=utf-8".parse()?,
+    );
+    let params = moat_sigv4::SigningParams {
+        access_key_id: &args.access_key_id,
+        secret_access_key: &args.secret_access_key,
+        session_token: None,
+        region: &args.region,
+        service: &args.service,
+        time: time::OffsetDateTime::now_utc(),
+        payload: moat_sigv4::PayloadSigning::Hash,
+    };
+    moat_sigv4::sign_request("POST", "/", "", &mut headers, args.body.as_bytes(), &params)
+        .map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
+    let mut raw = Vec::new();
+    raw.extend_from_slice(b"POST / HTTP/1.1\r\n");
+    for (k, v) in &headers {
+        raw.extend_from_slice(k.as_str().as_bytes());
+        raw.extend_from_slice(b": ");
+        raw.extend_from_slice(v.as_bytes());
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(format!("content-length: {}\r\n\r\n", args.body.len()).as_bytes());
+    raw.extend_from_slice(args.body.as_bytes());
+    Ok(raw)
+}
+
+/// Reads one HTTP/1.1 response (Content-Length framed); returns its status.
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<u16> {
+    buf.clear();
+    let mut chunk = [0u8; 16384];
+    loop {
+        if let Some(end) = find(buf, b"\r\n\r\n") {
+            let head = std::str::from_utf8(buf.get(..end).unwrap_or_default())?;
+            let status: u16 = head
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .context("bad status line")?;
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())
+                        .flatten()
+                })
+                .context("response without content-length")?;
+            let total = end + 4 + len;
+            while buf.len() < total {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    bail!("connection closed mid-body");
+                }
+                buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            }
+            return Ok(status);
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("connection closed");
+        }
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+async fn worker(
+    target: String,
+    request: std::sync::Arc<Vec<u8>>,
+    warmup_until: Instant,
+    until: Instant,
+) -> anyhow::Result<(Vec<u32>, u64)> {
+    let mut stream = TcpStream::connect(&target).await?;
+    stream.set_nodelay(true)?;
+    let mut buf = Vec::with_capacity(16384);
+    let mut latencies = Vec::with_capacity(1 << 16);
+    let mut errors = 0u64;
+    loop {
+        let start = Instant::now();
+        if start >= until {
+            break;
+        }
+        stream.write_all(&request).await?;
+        let status = read_response(&mut stream, &mut buf).await?;
+        if start >= warmup_until {
+            if status != 200 {
+                errors += 1;
+            }
+            latencies.push(u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX));
+        }
+    }
+    Ok((latencies, errors))
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(idx).copied().unwrap_or(0)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let request = std::sync::Arc::new(build_request(&args)?);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let warmup_until = Instant::now() + Duration::from_secs(1);
+        let until = warmup_until + Duration::from_secs(args.seconds);
+        let mut tasks = Vec::new();
+        for _ in 0..args.connections {
+            tasks.push(tokio::spawn(worker(
+                args.target.clone(),
+                request.clone(),
+                warmup_until,
+                until,
+            )));
+        }
+        let mut all = Vec::new();
+        let mut errors = 0;
+        for t in tasks {
+            let (l, e) = t.await??;
+            all.extend(l);
+            errors += e;
+        }
+        all.sort_unstable();
+        let rps = all.len() as f64 / args.seconds as f64;
+        println!(
+            "{{\"label\":\"{}\",\"requests\":{},\"errors\":{},\"rps\":{:.0},\"p50_us\":{},\"p99_us\":{},\"max_us\":{}}}",
+            args.label,
+            all.len(),
+            errors,
+            rps,
+            percentile(&all, 0.50),
+            percentile(&all, 0.99),
+            all.last().copied().unwrap_or(0)
+        );
+        Ok(())
+    })
+}

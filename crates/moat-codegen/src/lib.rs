@@ -261,8 +261,8 @@ fn write_enums(out: &mut String, ops: &[(&str, Option<&str>, Option<&str>)]) {
 
     out.push_str("impl Request {\n");
     out.push_str("    /// Builds the typed request from a decoded, validated input value. `None` when the\n    /// operation is not served.\n");
+    out.push_str("    #[allow(unused_variables)]\n");
     out.push_str("    pub fn from_value(operation: &str, input: ::serde_json::Value) -> ::std::option::Option<::std::result::Result<Self, ::serde_json::Error>> {\n");
-    out.push_str("        #[allow(unused_variables)]\n        let input = input;\n");
     out.push_str("        ::std::option::Option::Some(match operation {\n");
     for (name, input, _) in ops {
         match input {

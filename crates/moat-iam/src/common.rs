@@ -247,6 +247,30 @@ pub fn matches_path_prefix(path: &str, prefix: Option<&str>) -> bool {
     prefix.is_none_or(|p| path.starts_with(p))
 }
 
+/// Paginates a list already in memory (tags of one entity): the marker is an offset.
+pub fn paginate_vec<T>(
+    items: Vec<T>,
+    marker: Option<&str>,
+    max_items: Option<i32>,
+) -> Result<(Vec<T>, bool, Option<String>), IamError> {
+    let max = max_items
+        .and_then(|m| usize::try_from(m).ok())
+        .filter(|m| *m > 0)
+        .unwrap_or(DEFAULT_MAX_ITEMS);
+    let start = match marker {
+        Some(m) => m
+            .strip_prefix("o")
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| IamError::InvalidInput("Invalid Marker.".to_owned()))?,
+        None => 0,
+    };
+    let total = items.len();
+    let page: Vec<T> = items.into_iter().skip(start).take(max).collect();
+    let end = start.saturating_add(page.len());
+    let truncated = end < total;
+    Ok((page, truncated, truncated.then(|| format!("o{end}"))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,28 +339,4 @@ mod tests {
             "%7B%22Version%22%3A%20%222012-10-17%22%7D"
         );
     }
-}
-
-/// Paginates a list already in memory (tags of one entity): the marker is an offset.
-pub fn paginate_vec<T>(
-    items: Vec<T>,
-    marker: Option<&str>,
-    max_items: Option<i32>,
-) -> Result<(Vec<T>, bool, Option<String>), IamError> {
-    let max = max_items
-        .and_then(|m| usize::try_from(m).ok())
-        .filter(|m| *m > 0)
-        .unwrap_or(DEFAULT_MAX_ITEMS);
-    let start = match marker {
-        Some(m) => m
-            .strip_prefix("o")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| IamError::InvalidInput("Invalid Marker.".to_owned()))?,
-        None => 0,
-    };
-    let total = items.len();
-    let page: Vec<T> = items.into_iter().skip(start).take(max).collect();
-    let end = start.saturating_add(page.len());
-    let truncated = end < total;
-    Ok((page, truncated, truncated.then(|| format!("o{end}"))))
 }

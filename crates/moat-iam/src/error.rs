@@ -24,6 +24,8 @@ pub enum IamError {
     #[error("{0}")]
     PolicyNotAttachable(String),
     #[error("{0}")]
+    InvalidUserType(String),
+    #[error("{0}")]
     Validation(String),
     #[error("{0}")]
     AccessDenied(String),
@@ -45,6 +47,7 @@ impl AwsError for IamError {
             IamError::PasswordPolicyViolation(_) => "PasswordPolicyViolation",
             IamError::UnmodifiableEntity(_) => "UnmodifiableEntity",
             IamError::PolicyNotAttachable(_) => "PolicyNotAttachable",
+            IamError::InvalidUserType(_) => "InvalidUserType",
             IamError::Validation(_) => "ValidationError",
             IamError::AccessDenied(_) => "AccessDenied",
             IamError::Store(_) | IamError::Internal(_) => "ServiceFailure",
@@ -109,6 +112,7 @@ mod tests {
             IamError::PasswordPolicyViolation(String::new()),
             IamError::UnmodifiableEntity(String::new()),
             IamError::PolicyNotAttachable(String::new()),
+            IamError::InvalidUserType(String::new()),
             IamError::Internal(String::new()),
         ];
         for e in samples {

@@ -287,7 +287,7 @@ pub fn delete_login_profile(
 /// `IamError` has no `InvalidUserType` variant yet; until it does, this is the closest
 /// sender fault with the same status (400).
 fn invalid_user_type() -> IamError {
-    IamError::InvalidInput(
+    IamError::InvalidUserType(
         "The request was rejected because the type of user for the transaction was incorrect."
             .into(),
     )

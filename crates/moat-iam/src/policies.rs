@@ -91,11 +91,18 @@ struct PolicyArn<'a> {
 }
 
 fn parse_arn(arn: &str) -> Result<PolicyArn<'_>, IamError> {
-    let rest = arn
+    let (partition, rest) = arn
         .strip_prefix("arn:")
-        .and_then(|r| r.strip_prefix(PARTITION))
-        .and_then(|r| r.strip_prefix(":iam::"))
+        .and_then(|r| r.split_once(':'))
         .ok_or_else(|| invalid_arn(arn))?;
+    if partition.is_empty() {
+        return Err(invalid_arn(arn));
+    }
+    if partition != PARTITION {
+        // An ARN of another partition (`aws-cn`, ...) is refused as IAM refuses it.
+        return Err(IamError::Validation("Invalid ARN partition".to_owned()));
+    }
+    let rest = rest.strip_prefix("iam::").ok_or_else(|| invalid_arn(arn))?;
     let (owner, resource) = rest.split_once(':').ok_or_else(|| invalid_arn(arn))?;
     let path_and_name = resource
         .strip_prefix("policy")
@@ -116,12 +123,10 @@ fn parse_arn(arn: &str) -> Result<PolicyArn<'_>, IamError> {
 
 /// The path part of a policy ARN (`/` or `/a/b/`); `/` for anything unparsable.
 pub fn path_of_arn(arn: &str) -> &str {
-    arn.split_once(":policy/")
-        .and_then(|(head, _)| {
-            let start = head.len() + ":policy".len();
-            let tail = arn.get(start..)?;
-            let end = tail.rfind('/')?;
-            tail.get(..=end)
+    arn.find(":policy/")
+        .and_then(|i| {
+            let tail = arn.get(i + ":policy".len()..)?;
+            tail.get(..=tail.rfind('/')?)
         })
         .unwrap_or("/")
 }
@@ -138,11 +143,12 @@ pub fn resolve(
     if parsed.owner == "aws" {
         return Ok(managed::find(arn).map(Managed::Aws));
     }
-    if parsed.owner != account.to_string() {
+    let account = account.to_string();
+    if parsed.owner != account {
         return Ok(None);
     }
     Ok(tx
-        .get::<PolicyRecord>(&account.to_string(), &name_key(parsed.name))?
+        .get::<PolicyRecord>(&account, &name_key(parsed.name))?
         .filter(|p| p.arn == arn)
         .map(Managed::Customer))
 }
@@ -896,7 +902,18 @@ mod tests {
             assert_eq!(code, "NoSuchEntity");
             assert_eq!(msg, format!("Policy {missing} was not found."));
         }
+        assert_eq!(
+            env.err(
+                "GetPolicy",
+                json!({"PolicyArn": "arn:aws-cn:iam::aws:policy/AdministratorAccess"})
+            ),
+            (
+                "ValidationError".to_owned(),
+                "Invalid ARN partition".to_owned()
+            )
+        );
         for bad in [
+            "arn::iam::123456789012:policy/Mine",
             "arn:aws:iam::123456789012:user/Mine",
             "arn:aws:s3:::bucket/policy/x",
             "arn:aws:iam::12345:policy/Mine",

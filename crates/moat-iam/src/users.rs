@@ -48,16 +48,16 @@ pub fn wire_user(u: &UserRecord, with_details: bool) -> User {
             None
         },
         permissions_boundary: if with_details {
-            u.permissions_boundary.as_ref().map(boundary)
+            u.permissions_boundary.as_deref().map(boundary)
         } else {
             None
         },
     }
 }
 
-pub fn boundary(arn: &String) -> AttachedPermissionsBoundary {
+pub fn boundary(arn: &str) -> AttachedPermissionsBoundary {
     AttachedPermissionsBoundary {
-        permissions_boundary_arn: Some(arn.clone()),
+        permissions_boundary_arn: Some(arn.to_owned()),
         permissions_boundary_type: Some("PermissionsBoundaryPolicy".to_owned()),
     }
 }

@@ -355,7 +355,7 @@ fn user_detail(tx: &impl Reader, account: &Acct, u: &UserRecord) -> Result<UserD
         user_policy_list: Some(inline_policies(tx, account, EntityKind::User, &u.name)?),
         group_list: Some(groups),
         attached_managed_policies: Some(attached_policies(tx, account, EntityKind::User, &u.name)?),
-        permissions_boundary: u.permissions_boundary.as_ref().map(boundary),
+        permissions_boundary: u.permissions_boundary.as_deref().map(boundary),
         tags: wire_tags_opt(&u.tags),
     })
 }
@@ -393,7 +393,7 @@ fn role_detail(tx: &impl Reader, account: &Acct, r: &RoleRecord) -> Result<RoleD
         instance_profile_list: Some(Vec::new()),
         role_policy_list: Some(inline_policies(tx, account, EntityKind::Role, &r.name)?),
         attached_managed_policies: Some(attached_policies(tx, account, EntityKind::Role, &r.name)?),
-        permissions_boundary: r.permissions_boundary.as_ref().map(boundary),
+        permissions_boundary: r.permissions_boundary.as_deref().map(boundary),
         tags: wire_tags_opt(&r.tags),
         role_last_used: Some(wire_last_used(r.last_used.as_ref())),
     })

@@ -99,7 +99,7 @@ pub fn wire_role(r: &RoleRecord, view: RoleView) -> Role {
         description: r.description.clone(),
         max_session_duration: Some(r.max_session_duration),
         permissions_boundary: if detailed {
-            r.permissions_boundary.as_ref().map(boundary)
+            r.permissions_boundary.as_deref().map(boundary)
         } else {
             None
         },

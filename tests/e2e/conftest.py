@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import itertools
 import secrets
-import warnings
 from pathlib import Path
 
 import pytest
-import urllib3
 
 from support import MoatServer, find_binary
-
-warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
-warnings.filterwarnings("ignore", category=DeprecationWarning, module="botocore")
 
 
 @pytest.fixture(scope="session")

@@ -51,6 +51,7 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED_PREFIXES)}
     env.pop("RUST_LOG", None)
     env["RUST_BACKTRACE"] = "0"
+    env["NO_COLOR"] = "1"
     if extra:
         env.update(extra)
     return env
@@ -103,6 +104,7 @@ class MoatServer:
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
         tls: bool = False,
+        listen_host: str = "127.0.0.1",
     ) -> None:
         self.binary = binary
         self.data_dir = Path(data_dir)
@@ -114,6 +116,7 @@ class MoatServer:
         self.extra_env = dict(env or {})
         self.extra_args = list(args or [])
         self.tls = tls
+        self.listen_host = listen_host
         self.port: int | None = None
         self.proc: subprocess.Popen | None = None
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
@@ -142,7 +145,7 @@ class MoatServer:
                 "--data-dir",
                 str(self.data_dir),
                 "--listen",
-                f"127.0.0.1:{self.port}",
+                f"{self.listen_host}:{self.port}",
                 *self.extra_args,
             ]
             self._log_file = open(self.log_path, "ab")

@@ -152,7 +152,9 @@ fn percentile(sorted: &[u32], p: f64) -> u32 {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let request = std::sync::Arc::new(build_request(&args)?);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let warmup_until = Instant::now() + Duration::from_secs(1);
         let until = warmup_until + Duration::from_secs(args.seconds);

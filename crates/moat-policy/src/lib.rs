@@ -7,11 +7,27 @@
 //!
 //! The document text itself is not kept: IAM hands documents back exactly as submitted, and
 //! that is the caller's to store.
+//!
+//! ```
+//! use moat_policy::{parse, PolicyKind};
+//!
+//! let policy = parse(
+//!     r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}}"#,
+//!     PolicyKind::Identity,
+//! )?;
+//! let statement = policy.statements.first().expect("one statement");
+//! assert!(statement.action.applies_to("s3:GetObject"));
+//!
+//! let error = parse(r#"{"Version":"2012-10-17","Statement":[]}"#, PolicyKind::Identity);
+//! assert_eq!(error.unwrap_err().to_string(), "Syntax errors in policy.");
+//! # Ok::<(), moat_policy::PolicyError>(())
+//! ```
 
 mod action;
 mod ast;
 mod condition;
 mod error;
+mod json;
 mod parse;
 mod principal;
 mod resource;

@@ -15,22 +15,21 @@
 //! Parsing first reads the JSON into borrowed "raw" statements, checking only shape, so that
 //! the later phases can run over all statements in IAM's order before anything is compiled.
 
-use serde_json::{Map, Value};
-
 use crate::action::{check_action, is_trust_policy_action, ActionPattern};
 use crate::ast::{ActionBlock, Effect, Policy, PolicyVersion, ResourceBlock, Statement};
 use crate::condition::{
     parse_operator_key, passes_legacy_date_parse, Condition, ConditionValue, OperatorKey,
 };
 use crate::error::PolicyError;
+use crate::json::Json;
 use crate::principal::{check_principals, is_empty, parse_principals, PrincipalBlock, Principals};
 use crate::resource::{check_format, passes_legacy_parse, ResourcePattern};
 use crate::template::Template;
 use crate::PolicyKind;
 
 pub(crate) fn parse(document: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
-    let value: Value = serde_json::from_str(document).map_err(|_| PolicyError::Syntax)?;
-    let raw = RawPolicy::read(&value)?;
+    let json = Json::parse(document).ok_or(PolicyError::Syntax)?;
+    let raw = RawPolicy::read(&json)?;
     raw.validate(kind)?;
     raw.build()
 }
@@ -87,13 +86,13 @@ impl RawValue<'_> {
 // ---- Phase 1: shape -------------------------------------------------------------------------
 
 impl<'a> RawPolicy<'a> {
-    fn read(value: &'a Value) -> Result<Self, PolicyError> {
+    fn read(value: &'a Json<'a>) -> Result<Self, PolicyError> {
         let doc = value.as_object().ok_or(PolicyError::Syntax)?;
         let mut version = None;
         let mut id = None;
         let mut statements = None;
         for (key, value) in doc {
-            match key.as_str() {
+            match key {
                 "Version" => {
                     version = Some(
                         value
@@ -105,14 +104,10 @@ impl<'a> RawPolicy<'a> {
                 "Id" => id = Some(value.as_str().ok_or(PolicyError::Syntax)?),
                 "Statement" => {
                     statements = Some(match value {
-                        Value::Object(st) => vec![RawStatement::read(st)?],
-                        Value::Array(items) if !items.is_empty() => items
+                        Json::Object(_) => vec![RawStatement::read(value)?],
+                        Json::Array(items) if !items.is_empty() => items
                             .iter()
-                            .map(|v| {
-                                v.as_object()
-                                    .ok_or(PolicyError::Syntax)
-                                    .and_then(RawStatement::read)
-                            })
+                            .map(RawStatement::read)
                             .collect::<Result<_, _>>()?,
                         _ => return Err(PolicyError::Syntax),
                     });
@@ -129,7 +124,8 @@ impl<'a> RawPolicy<'a> {
 }
 
 impl<'a> RawStatement<'a> {
-    fn read(st: &'a Map<String, Value>) -> Result<Self, PolicyError> {
+    fn read(st: &'a Json<'a>) -> Result<Self, PolicyError> {
+        let st = st.as_object().ok_or(PolicyError::Syntax)?;
         let mut sid = None;
         let mut effect = None;
         let mut principal = None;
@@ -137,7 +133,7 @@ impl<'a> RawStatement<'a> {
         let mut resource = None;
         let mut conditions = Vec::new();
         for (key, value) in st {
-            match key.as_str() {
+            match key {
                 "Sid" => sid = Some(value.as_str().ok_or(PolicyError::Syntax)?),
                 "Effect" => {
                     let e = value.as_str().ok_or(PolicyError::Syntax)?;
@@ -197,10 +193,10 @@ fn set_once<T>(slot: &mut Option<T>, value: T) -> Result<(), PolicyError> {
     Ok(())
 }
 
-fn read_actions(value: &Value) -> Result<Vec<&str>, PolicyError> {
+fn read_actions<'a>(value: &'a Json<'a>) -> Result<Vec<&'a str>, PolicyError> {
     match value {
-        Value::String(s) => Ok(vec![s.as_str()]),
-        Value::Array(items) => items
+        Json::String(s) => Ok(vec![s]),
+        Json::Array(items) => items
             .iter()
             .map(|v| v.as_str().ok_or(PolicyError::Syntax))
             .collect(),
@@ -208,18 +204,18 @@ fn read_actions(value: &Value) -> Result<Vec<&str>, PolicyError> {
     }
 }
 
-fn read_resources(value: &Value) -> Result<RawResources<'_>, PolicyError> {
+fn read_resources<'a>(value: &'a Json<'a>) -> Result<RawResources<'a>, PolicyError> {
     match value {
-        Value::String(s) => Ok(RawResources {
-            values: vec![s.as_str()],
+        Json::String(s) => Ok(RawResources {
+            values: vec![s],
             written: 1,
         }),
-        Value::Array(items) => {
+        Json::Array(items) => {
             let mut values = Vec::with_capacity(items.len());
             for item in items {
                 match item {
-                    Value::String(s) => values.push(s.as_str()),
-                    Value::Null => {}
+                    Json::String(s) => values.push(s.as_ref()),
+                    Json::Null => {}
                     _ => return Err(PolicyError::Syntax),
                 }
             }
@@ -232,7 +228,7 @@ fn read_resources(value: &Value) -> Result<RawResources<'_>, PolicyError> {
     }
 }
 
-fn read_conditions(value: &Value) -> Result<Vec<RawCondition<'_>>, PolicyError> {
+fn read_conditions<'a>(value: &'a Json<'a>) -> Result<Vec<RawCondition<'a>>, PolicyError> {
     let block = value.as_object().ok_or(PolicyError::Syntax)?;
     let mut out = Vec::new();
     for (operator_key, keys) in block {
@@ -240,13 +236,13 @@ fn read_conditions(value: &Value) -> Result<Vec<RawCondition<'_>>, PolicyError> 
         let mut parsed = Vec::with_capacity(keys.len());
         for (key, values) in keys {
             let values = match values {
-                Value::Array(items) => items
+                Json::Array(items) => items
                     .iter()
                     .map(read_scalar)
                     .collect::<Result<Vec<_>, _>>()?,
                 scalar => vec![read_scalar(scalar)?],
             };
-            parsed.push((key.as_str(), values));
+            parsed.push((key, values));
         }
         match parse_operator_key(operator_key) {
             Some(operator) => out.extend(parsed.into_iter().map(|(key, values)| RawCondition {
@@ -262,11 +258,11 @@ fn read_conditions(value: &Value) -> Result<Vec<RawCondition<'_>>, PolicyError> 
     Ok(out)
 }
 
-fn read_scalar(value: &Value) -> Result<RawValue<'_>, PolicyError> {
+fn read_scalar<'a>(value: &'a Json<'a>) -> Result<RawValue<'a>, PolicyError> {
     match value {
-        Value::String(s) => Ok(RawValue::String(s)),
-        Value::Number(n) => Ok(RawValue::Number(n.to_string())),
-        Value::Bool(b) => Ok(RawValue::Bool(*b)),
+        Json::String(s) => Ok(RawValue::String(s)),
+        Json::Number(n) => Ok(RawValue::Number(n.clone())),
+        Json::Bool(b) => Ok(RawValue::Bool(*b)),
         _ => Err(PolicyError::Syntax),
     }
 }
@@ -513,6 +509,7 @@ mod tests {
     use super::*;
     use crate::{parse, AwsPrincipal, ConditionOperator, SetQualifier, TemplatePart};
     use proptest::prelude::*;
+    use serde_json::Value;
     use PolicyKind::{Identity, Resource, ServiceControl, Session, Trust};
 
     const OK: &str = "ok";
@@ -1413,6 +1410,31 @@ mod tests {
             &*t.parts(),
             &[TemplatePart::Literal("${aws:username}".into())]
         );
+    }
+
+    #[test]
+    fn repeated_members_keep_the_last_value() {
+        let policy = parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:*","Effect":"Allow","Action":"iam:*","Resource":"*"}}"#,
+            Identity,
+        )
+        .expect("valid");
+        let st = policy.statements.first().expect("statement");
+        assert_eq!(st.effect, Effect::Allow);
+        assert!(st.action.applies_to("iam:CreateUser"));
+        assert!(!st.action.applies_to("s3:GetObject"));
+    }
+
+    #[test]
+    fn conditions_keep_document_order() {
+        let policy = parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringLike":{"b":"1","a":"2"},"Bool":{"c":"true"}}}}"#,
+            Identity,
+        )
+        .expect("valid");
+        let st = policy.statements.first().expect("statement");
+        let keys: Vec<&str> = st.conditions.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["b", "a", "c"]);
     }
 
     #[test]

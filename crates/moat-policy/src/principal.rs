@@ -1,8 +1,7 @@
 //! `Principal`/`NotPrincipal`: who a resource-based or trust policy statement applies to.
 
-use serde_json::Value;
-
 use crate::error::PolicyError;
+use crate::json::Json;
 use crate::resource::PARTITIONS;
 
 /// The `Principal` or `NotPrincipal` element of a statement.
@@ -75,44 +74,39 @@ impl AwsPrincipal {
 /// Reads the JSON shape of a principal element; any other shape is a syntax error. The values
 /// themselves are checked later, by [`check_principals`], because IAM reports bad values after
 /// other, more basic problems.
-pub(crate) fn parse_principals(value: &Value) -> Result<Principals, PolicyError> {
-    match value {
-        Value::String(s) if s == "*" => Ok(Principals::Everyone),
-        Value::Object(map) => {
-            let mut named = NamedPrincipals::default();
-            for (kind, values) in map {
-                let values = string_or_strings(values)?;
-                match kind.as_str() {
-                    "AWS" => named.aws.extend(values.into_iter().map(|v| {
-                        if v == "*" {
-                            AwsPrincipal::Everyone
-                        } else if is_account_id(&v) {
-                            AwsPrincipal::Account(v)
-                        } else {
-                            AwsPrincipal::Arn(v)
-                        }
-                    })),
-                    "Service" => named.service.extend(values),
-                    "Federated" => named.federated.extend(values),
-                    "CanonicalUser" => named.canonical_user.extend(values),
-                    _ => return Err(PolicyError::Syntax),
-                }
-            }
-            Ok(Principals::Named(named))
-        }
-        _ => Err(PolicyError::Syntax),
+pub(crate) fn parse_principals(value: &Json<'_>) -> Result<Principals, PolicyError> {
+    if value.as_str() == Some("*") {
+        return Ok(Principals::Everyone);
     }
+    let map = value.as_object().ok_or(PolicyError::Syntax)?;
+    let mut named = NamedPrincipals::default();
+    for (kind, values) in map {
+        let values = string_or_strings(values)?;
+        match kind {
+            "AWS" => named.aws.extend(values.into_iter().map(|v| {
+                if v == "*" {
+                    AwsPrincipal::Everyone
+                } else if is_account_id(&v) {
+                    AwsPrincipal::Account(v)
+                } else {
+                    AwsPrincipal::Arn(v)
+                }
+            })),
+            "Service" => named.service.extend(values),
+            "Federated" => named.federated.extend(values),
+            "CanonicalUser" => named.canonical_user.extend(values),
+            _ => return Err(PolicyError::Syntax),
+        }
+    }
+    Ok(Principals::Named(named))
 }
 
-fn string_or_strings(value: &Value) -> Result<Vec<String>, PolicyError> {
+fn string_or_strings(value: &Json<'_>) -> Result<Vec<String>, PolicyError> {
     match value {
-        Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(items) => items
+        Json::String(s) => Ok(vec![s.to_string()]),
+        Json::Array(items) => items
             .iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(s.clone()),
-                _ => Err(PolicyError::Syntax),
-            })
+            .map(|v| v.as_str().map(str::to_owned).ok_or(PolicyError::Syntax))
             .collect(),
         _ => Err(PolicyError::Syntax),
     }

@@ -69,7 +69,11 @@ pub struct State {
 const KEY_USE_INTERVAL: Duration = Duration::from_secs(60);
 
 impl State {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, config: &ServerConfig) -> Result<State, ServerError> {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: &ServerConfig,
+    ) -> Result<State, ServerError> {
         let mut services: HashMap<&'static str, Arc<dyn Service>> = HashMap::new();
         let iam: Arc<dyn Service> = Arc::new(iam_service::IamService {
             iam: Iam::new(store.clone()),
@@ -220,11 +224,17 @@ pub async fn serve(
     Ok(())
 }
 
-fn simple(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+fn simple(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body.into()));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
     resp
 }
 
@@ -265,20 +275,33 @@ async fn route(
         .sum();
     let request_id_for_limits = pipeline::new_request_id();
     if header_bytes > state.limits.max_header_bytes {
-        return limit_error(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "Request headers are too large.", &request_id_for_limits);
+        return limit_error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Request headers are too large.",
+            &request_id_for_limits,
+        );
     }
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, state.limits.max_body_bytes).collect().await {
+    let body = match Limited::new(body, state.limits.max_body_bytes)
+        .collect()
+        .await
+    {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 let msg = format!(
                     "Request body is larger than the limit of {} bytes.",
                     state.limits.max_body_bytes
                 );
                 return limit_error(StatusCode::PAYLOAD_TOO_LARGE, &msg, &request_id_for_limits);
             }
-            return simple(StatusCode::BAD_REQUEST, "text/plain", "could not read request body");
+            return simple(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                "could not read request body",
+            );
         }
     };
     let mut headers = parts.headers;
@@ -300,7 +323,8 @@ async fn route(
         secure_transport: secure,
     };
     let worker = state.clone();
-    let reply = match tokio::task::spawn_blocking(move || pipeline::handle(&worker, incoming)).await {
+    let reply = match tokio::task::spawn_blocking(move || pipeline::handle(&worker, incoming)).await
+    {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "request worker failed");
@@ -320,18 +344,24 @@ async fn route(
         }
     };
     let mut resp = simple(reply.status, reply.content_type, reply.body);
-    resp.headers_mut()
-        .insert("x-amzn-requestid", pipeline::header_value(&reply.request_id));
+    resp.headers_mut().insert(
+        "x-amzn-requestid",
+        pipeline::header_value(&reply.request_id),
+    );
     resp
 }
 
 fn has_auth<B>(req: &Request<B>) -> bool {
     req.headers().contains_key(http::header::AUTHORIZATION)
-        || req.uri().query().is_some_and(|q| q.contains("X-Amz-Algorithm"))
+        || req
+            .uri()
+            .query()
+            .is_some_and(|q| q.contains("X-Amz-Algorithm"))
 }
 
 fn limit_error(status: StatusCode, message: &str, request_id: &str) -> Response<Full<Bytes>> {
-    let body = moat_wire::query::encode_error(None, true, "RequestEntityTooLarge", message, request_id);
+    let body =
+        moat_wire::query::encode_error(None, true, "RequestEntityTooLarge", message, request_id);
     let mut resp = simple(status, "text/xml", body);
     resp.headers_mut()
         .insert("x-amzn-requestid", pipeline::header_value(request_id));
@@ -339,7 +369,10 @@ fn limit_error(status: StatusCode, message: &str, request_id: &str) -> Response<
 }
 
 /// Loads a PEM certificate chain and private key into a rustls server config.
-pub fn load_tls(cert_path: &std::path::Path, key_path: &std::path::Path) -> Result<Arc<rustls::ServerConfig>, String> {
+pub fn load_tls(
+    cert_path: &std::path::Path,
+    key_path: &std::path::Path,
+) -> Result<Arc<rustls::ServerConfig>, String> {
     let read = |p: &std::path::Path| {
         std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))
     };
@@ -347,7 +380,12 @@ pub fn load_tls(cert_path: &std::path::Path, key_path: &std::path::Path) -> Resu
     let key_pem = read(key_path)?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut cert_pem.as_slice())
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("`{}` is not a PEM certificate chain: {e}", cert_path.display()))?;
+        .map_err(|e| {
+            format!(
+                "`{}` is not a PEM certificate chain: {e}",
+                cert_path.display()
+            )
+        })?;
     if certs.is_empty() {
         return Err(format!("`{}` holds no certificate", cert_path.display()));
     }

@@ -1,6 +1,8 @@
 //! Prometheus metrics served at `/metrics`.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 pub struct Metrics {
     registry: Registry,
@@ -12,7 +14,10 @@ impl Metrics {
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("moat_requests_total", "AWS API requests by service, operation and outcome"),
+            Opts::new(
+                "moat_requests_total",
+                "AWS API requests by service, operation and outcome",
+            ),
             &["service", "operation", "outcome"],
         )?;
         let latency = HistogramVec::new(

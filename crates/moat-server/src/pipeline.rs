@@ -73,13 +73,17 @@ pub fn handle(state: &State, req: Incoming) -> Reply {
         .as_deref()
         .and_then(|s| state.services.get(s))
         .cloned();
-    let service_label = scope_service.clone().unwrap_or_else(|| "unknown".to_owned());
+    let service_label = scope_service
+        .clone()
+        .unwrap_or_else(|| "unknown".to_owned());
 
     let outcome = run(state, &req, &request_id, service.as_deref());
     let elapsed = started.elapsed().as_secs_f64();
     match outcome {
         Ok((operation, body, content_type)) => {
-            state.metrics.observe(&service_label, &operation, "success", elapsed);
+            state
+                .metrics
+                .observe(&service_label, &operation, "success", elapsed);
             tracing::debug!(request_id, service = %service_label, operation, "request served");
             Reply {
                 status: StatusCode::OK,
@@ -114,7 +118,9 @@ pub fn handle(state: &State, req: Incoming) -> Reply {
                     "application/x-amz-json-1.1",
                 )
             } else {
-                let ns = service.as_deref().and_then(|s| s.model().xml_namespace.as_deref());
+                let ns = service
+                    .as_deref()
+                    .and_then(|s| s.model().xml_namespace.as_deref());
                 (
                     Bytes::from(query::encode_error(
                         ns,
@@ -189,11 +195,9 @@ fn run(
     service: Option<&dyn Service>,
 ) -> Result<Served, Failure> {
     if req.method != Method::POST && req.method != Method::GET {
-        return Err(CommonError::InvalidAction(
-            req.method.to_string(),
-            "this endpoint".to_owned(),
-        )
-        .into());
+        return Err(
+            CommonError::InvalidAction(req.method.to_string(), "this endpoint".to_owned()).into(),
+        );
     }
 
     // Authenticate first: AWS reports a bad signature before a bad action.
@@ -221,8 +225,14 @@ fn run(
     let Some(credential) = credential.filter(|c| c.active) else {
         return Err(CommonError::InvalidClientTokenId.into());
     };
-    auth.verify(&parts(req), &credential.secret, now, &state.key_cache, &options)
-        .map_err(|e| sigv4_failure(&e))?;
+    auth.verify(
+        &parts(req),
+        &credential.secret,
+        now,
+        &state.key_cache,
+        &options,
+    )
+    .map_err(|e| sigv4_failure(&e))?;
     let principal = credential.principal;
     state.note_key_use(&principal.access_key_id, service.signing_name());
 
@@ -237,10 +247,9 @@ fn run(
     };
     let prepared = service.prepare(&operation, input).map_err(with_op)?;
     let Some(prepared) = prepared else {
-        return Err(with_op(ErrorResponse::from_error(&CommonError::InvalidAction(
-            operation.clone(),
-            model.api_version.clone(),
-        ))));
+        return Err(with_op(ErrorResponse::from_error(
+            &CommonError::InvalidAction(operation.clone(), model.api_version.clone()),
+        )));
     };
 
     authorize(&principal, prepared.as_ref()).map_err(with_op)?;
@@ -253,11 +262,20 @@ fn run(
     let output = prepared.execute(&ctx).map_err(with_op)?;
     let (body, content_type) = match model.protocol {
         Protocol::Query => (
-            Bytes::from(query::encode_output(model, &operation, output.as_ref(), request_id)),
+            Bytes::from(query::encode_output(
+                model,
+                &operation,
+                output.as_ref(),
+                request_id,
+            )),
             "text/xml",
         ),
         Protocol::Json => (
-            Bytes::from(moat_wire::json::encode_output(model, &operation, output.as_ref())),
+            Bytes::from(moat_wire::json::encode_output(
+                model,
+                &operation,
+                output.as_ref(),
+            )),
             "application/x-amz-json-1.1",
         ),
     };
@@ -271,7 +289,10 @@ fn internal(request_id: &str, e: &dyn std::fmt::Display) -> Failure {
 
 /// Foundation rule until the policy engine lands: the root user may do everything in its own
 /// account; every other principal is denied. Never allow by default.
-fn authorize(principal: &Principal, call: &dyn crate::service::PreparedCall) -> Result<(), ErrorResponse> {
+fn authorize(
+    principal: &Principal,
+    call: &dyn crate::service::PreparedCall,
+) -> Result<(), ErrorResponse> {
     if principal.is_root() {
         return Ok(());
     }
@@ -281,11 +302,13 @@ fn authorize(principal: &Principal, call: &dyn crate::service::PreparedCall) -> 
         moat_types::PrincipalKind::Root => "Root",
         moat_types::PrincipalKind::User { .. } => "User",
     };
-    Err(ErrorResponse::from_error(&CommonError::AccessDenied(format!(
-        "{kind}: {} is not authorized to perform: {action} on resource: {resource} because no \
+    Err(ErrorResponse::from_error(&CommonError::AccessDenied(
+        format!(
+            "{kind}: {} is not authorized to perform: {action} on resource: {resource} because no \
          identity-based policy allows the {action} action",
-        principal.arn
-    ))))
+            principal.arn
+        ),
+    )))
 }
 
 fn decode_query(model: &ServiceModel, req: &Incoming) -> Result<(String, Value), Failure> {
@@ -336,22 +359,18 @@ fn decode_json(model: &ServiceModel, req: &Incoming) -> Result<(String, Value), 
     };
     let shape = model.operation(operation).and_then(|o| o.input.clone());
     let input = match shape {
-        Some(shape) => {
-            moat_wire::json::decode_input(model, &shape, &req.body).map_err(|e| {
-                let error = match e {
-                    moat_wire::json::JsonInputError::Serialization(m) => {
-                        CommonError::Serialization(m)
-                    }
-                    moat_wire::json::JsonInputError::Validation(v) => {
-                        CommonError::ValidationError(v.message())
-                    }
-                };
-                Failure {
-                    error: ErrorResponse::from_error(&error),
-                    operation: Some(operation.to_owned()),
+        Some(shape) => moat_wire::json::decode_input(model, &shape, &req.body).map_err(|e| {
+            let error = match e {
+                moat_wire::json::JsonInputError::Serialization(m) => CommonError::Serialization(m),
+                moat_wire::json::JsonInputError::Validation(v) => {
+                    CommonError::ValidationError(v.message())
                 }
-            })?
-        }
+            };
+            Failure {
+                error: ErrorResponse::from_error(&error),
+                operation: Some(operation.to_owned()),
+            }
+        })?,
         None => Value::Object(serde_json::Map::new()),
     };
     Ok((operation.to_owned(), input))

@@ -20,7 +20,11 @@ pub trait Service: Send + Sync + 'static {
     fn model(&self) -> &'static ServiceModel;
     /// Turns a decoded, validated input into the typed request with its declaration.
     /// `Ok(None)` when the operation exists in AWS's model but Moat does not serve it.
-    fn prepare(&self, operation: &str, input: Value) -> Result<Option<Box<dyn PreparedCall>>, ErrorResponse>;
+    fn prepare(
+        &self,
+        operation: &str,
+        input: Value,
+    ) -> Result<Option<Box<dyn PreparedCall>>, ErrorResponse>;
 }
 
 /// One declared operation, ready to authorize and run.

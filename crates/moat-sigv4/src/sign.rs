@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue};
 use time::OffsetDateTime;
 
 use crate::canonical::{
-    self, sha256_hex, signed_headers_line, uri_encode, CanonicalInput, UriRules,
+    self, lower_hex, sha256_hex, signed_headers_line, uri_encode, CanonicalInput, UriRules,
 };
 use crate::key::SigningKey;
 use crate::timefmt::{format_amz_date, format_date_stamp};
@@ -282,7 +282,7 @@ fn signature(params: &SigningParams<'_>, scope: &str, input: &CanonicalInput<'_>
         params.region,
         params.service,
     );
-    hex::encode(key.sign(string_to_sign.as_bytes()))
+    lower_hex(key.sign(string_to_sign.as_bytes()).as_ref())
 }
 
 #[cfg(test)]

@@ -61,7 +61,8 @@ impl TestServer {
             limits: moat_server::Limits::default(),
             tls: None,
         };
-        let state = Arc::new(moat_server::State::new(node.store, clock, &config).map_err(|e| err(&e))?);
+        let state =
+            Arc::new(moat_server::State::new(node.store, clock, &config).map_err(|e| err(&e))?);
         let listener = moat_server::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .map_err(|e| err(&e))?;

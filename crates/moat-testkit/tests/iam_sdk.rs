@@ -1,5 +1,8 @@
 //! aws-sdk-rust's IAM client against a real Moat server.
 
+// Test helpers outside #[test] functions may panic on broken fixtures: that is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::Client;
@@ -29,12 +32,21 @@ async fn users_round_trip_through_the_sdk() {
         .create_user()
         .user_name("alice")
         .path("/eng/")
-        .tags(aws_sdk_iam::types::Tag::builder().key("team").value("core").build().unwrap())
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("team")
+                .value("core")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
     let user = created.user().unwrap();
-    assert_eq!(user.arn(), format!("arn:aws:iam::{ACCOUNT_ID}:user/eng/alice"));
+    assert_eq!(
+        user.arn(),
+        format!("arn:aws:iam::{ACCOUNT_ID}:user/eng/alice")
+    );
     assert!(user.user_id().starts_with("AIDA"));
 
     let got = iam.get_user().user_name("ALICE").send().await.unwrap();
@@ -42,7 +54,11 @@ async fn users_round_trip_through_the_sdk() {
     assert_eq!(got.user().unwrap().tags().len(), 1);
 
     for i in 0..5 {
-        iam.create_user().user_name(format!("page{i}")).send().await.unwrap();
+        iam.create_user()
+            .user_name(format!("page{i}"))
+            .send()
+            .await
+            .unwrap();
     }
     let names: Vec<String> = iam
         .list_users()
@@ -56,14 +72,30 @@ async fn users_round_trip_through_the_sdk() {
         .into_iter()
         .map(|u| u.user_name().to_owned())
         .collect();
-    assert_eq!(names, ["alice", "page0", "page1", "page2", "page3", "page4"]);
+    assert_eq!(
+        names,
+        ["alice", "page0", "page1", "page2", "page3", "page4"]
+    );
 
-    let err = iam.create_user().user_name("Alice").send().await.unwrap_err();
+    let err = iam
+        .create_user()
+        .user_name("Alice")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("EntityAlreadyExists"));
     let err = iam.get_user().user_name("nobody").send().await.unwrap_err();
     assert_eq!(err.code(), Some("NoSuchEntity"));
-    assert_eq!(err.message(), Some("The user with name nobody cannot be found."));
-    let err = iam.create_user().user_name("bad name").send().await.unwrap_err();
+    assert_eq!(
+        err.message(),
+        Some("The user with name nobody cannot be found.")
+    );
+    let err = iam
+        .create_user()
+        .user_name("bad name")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("ValidationError"));
     server.stop().await;
 }
@@ -72,9 +104,23 @@ async fn users_round_trip_through_the_sdk() {
 async fn the_readme_flow_works_and_other_principals_are_denied() {
     let server = TestServer::start().await.unwrap();
     let iam = root(&server);
-    iam.create_user().user_name("alice").path("/eng/").send().await.unwrap();
-    iam.create_group().group_name("Admins").send().await.unwrap();
-    iam.add_user_to_group().group_name("Admins").user_name("alice").send().await.unwrap();
+    iam.create_user()
+        .user_name("alice")
+        .path("/eng/")
+        .send()
+        .await
+        .unwrap();
+    iam.create_group()
+        .group_name("Admins")
+        .send()
+        .await
+        .unwrap();
+    iam.add_user_to_group()
+        .group_name("Admins")
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
     iam.attach_group_policy()
         .group_name("Admins")
         .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
@@ -87,7 +133,12 @@ async fn the_readme_flow_works_and_other_principals_are_denied() {
         .send()
         .await
         .unwrap();
-    let key = iam.create_access_key().user_name("alice").send().await.unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
     let key = key.access_key().unwrap();
     assert!(key.access_key_id().starts_with("AKIA"));
     assert_eq!(key.secret_access_key().len(), 40);
@@ -101,7 +152,11 @@ async fn the_readme_flow_works_and_other_principals_are_denied() {
         .unwrap()
         .starts_with(&format!("User: arn:aws:iam::{ACCOUNT_ID}:user/eng/alice is not authorized to perform: iam:ListUsers")));
 
-    let bad = client(&server, key.access_key_id(), "not-the-secret-0000000000000000000000000");
+    let bad = client(
+        &server,
+        key.access_key_id(),
+        "not-the-secret-0000000000000000000000000",
+    );
     let err = bad.list_users().send().await.unwrap_err();
     assert_eq!(err.code(), Some("SignatureDoesNotMatch"));
     let unknown = client(&server, "AKIAUNKNOWNKEY000000", ROOT_SECRET_ACCESS_KEY);

@@ -1,12 +1,18 @@
 //! The codecs against the real IAM and KMS models: decoding, validation messages, golden XML
 //! and JSON, and robustness on arbitrary input.
 
+// Test helpers outside #[test] functions may panic on broken fixtures: that is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use moat_wire::{json, query, ServiceModel};
 use proptest::prelude::*;
 use serde_json::json;
 
 fn load(svc: &str) -> ServiceModel {
-    let path = format!("{}/../../models/{svc}/service-2.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../models/{svc}/service-2.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     ServiceModel::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -34,7 +40,10 @@ fn query_lists_structures_and_scalars_decode() {
     );
     let params = query::parse_form(b"MaxItems=5&OnlyAttached=true&Scope=Local");
     let v = query::decode_input(iam(), "ListPoliciesRequest", &params).unwrap();
-    assert_eq!(v, json!({"MaxItems": 5, "OnlyAttached": true, "Scope": "Local"}));
+    assert_eq!(
+        v,
+        json!({"MaxItems": 5, "OnlyAttached": true, "Scope": "Local"})
+    );
 }
 
 #[test]
@@ -76,8 +85,12 @@ fn validation_messages_follow_aws() {
     assert!(e
         .message()
         .contains("Member must satisfy enum value set: [Active, Inactive, Expired]"));
-    let e = query::decode_input(iam(), "ListUsersRequest", &query::parse_form(b"MaxItems=many"))
-        .unwrap_err();
+    let e = query::decode_input(
+        iam(),
+        "ListUsersRequest",
+        &query::parse_form(b"MaxItems=many"),
+    )
+    .unwrap_err();
     assert!(e.message().contains("Value 'many' at 'maxItems'"));
 }
 

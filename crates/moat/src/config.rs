@@ -131,7 +131,7 @@ fn secret_env(name: &str) -> anyhow::Result<Option<Zeroizing<String>>> {
     let file_var = format!("{name}_FILE");
     if let Ok(path) = std::env::var(&file_var) {
         let path = PathBuf::from(path);
-        moat_store::secrets::refuse_world_readable(&path).with_context(|| format!("{file_var}"))?;
+        moat_store::secrets::refuse_world_readable(&path).with_context(|| file_var.clone())?;
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("{file_var}: cannot read `{}`", path.display()))?;
         return Ok(Some(Zeroizing::new(text.trim().to_owned())));

@@ -33,7 +33,9 @@ fn main() -> ExitCode {
 fn init_logging(config: &ServeConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -45,7 +47,9 @@ fn run_serve(config: ServeConfig) -> anyhow::Result<()> {
     init_logging(&config);
 
     let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(moat_server::load_tls(cert, key).map_err(anyhow::Error::msg)?),
+        (Some(cert), Some(key)) => {
+            Some(moat_server::load_tls(cert, key).map_err(anyhow::Error::msg)?)
+        }
         (None, None) => None,
         _ => bail!("--tls-cert and --tls-key must be given together"),
     };

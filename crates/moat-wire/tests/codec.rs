@@ -2,7 +2,12 @@
 //! and JSON, and robustness on arbitrary input.
 
 // Test helpers outside #[test] functions may panic on broken fixtures: that is a test failure.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use moat_wire::{json, query, ServiceModel};
 use proptest::prelude::*;

@@ -227,9 +227,14 @@ def _read_response(sock: socket.socket) -> tuple[int, bytes]:
 
 def test_sigterm_finishes_the_request_in_flight(make_server):
     srv = make_server()
+    warmup_head, warmup_body = _signed_create_user(srv, "warm-up")
     head, body = _signed_create_user(srv, "in-flight")
     proc = srv.proc
     with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as sock:
+        # A first, complete request makes sure the server has accepted this connection.
+        sock.sendall(warmup_head + warmup_body)
+        status, _ = _read_response(sock)
+        assert status == 200
         sock.sendall(head + body[:10])  # the request has started but is not complete
         time.sleep(0.3)
         proc.send_signal(15)  # SIGTERM

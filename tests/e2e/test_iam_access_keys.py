@@ -156,3 +156,11 @@ def test_get_access_key_last_used(server, iam, names):
     assert used["ServiceName"] == "iam"
     assert used["Region"] == "us-east-1"
     assert used["LastUsedDate"]
+
+
+def test_root_lists_its_own_keys(iam):
+    from support import ROOT_ACCESS_KEY_ID
+
+    keys = iam.list_access_keys()["AccessKeyMetadata"]
+    assert ROOT_ACCESS_KEY_ID in {k["AccessKeyId"] for k in keys}
+    assert all("SecretAccessKey" not in k for k in keys)

@@ -150,7 +150,7 @@ def test_at_most_five_versions(iam, names):
     arn = create(iam, names("five"))["Arn"]
     for i in range(2, 6):
         iam.create_policy_version(PolicyArn=arn, PolicyDocument=policy_doc(allow(f"s3:Get{i}")))
-    with raises_aws("LimitExceeded", 409):
+    with raises_aws("LimitExceeded", 409, "A managed policy can have up to 5 versions."):
         iam.create_policy_version(PolicyArn=arn, PolicyDocument=policy_doc(allow("s3:Get6")))
     assert len(iam.list_policy_versions(PolicyArn=arn)["Versions"]) == 5
 
@@ -203,6 +203,9 @@ def test_delete_policy(iam, names):
     ],
 )
 def test_malformed_documents(iam, names, document):
+    if document == "{not json":
+        with raises_aws("MalformedPolicyDocument", 400, "Syntax errors in policy."):
+            create(iam, names("bad"), doc=document)
     with raises_aws("MalformedPolicyDocument", 400):
         create(iam, names("bad"), doc=document)
     arn = create(iam, names("good"))["Arn"]

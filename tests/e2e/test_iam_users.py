@@ -46,7 +46,7 @@ def test_user_ids_are_unique(iam, names):
 def test_names_are_unique_case_insensitively(iam, names):
     name = names("CaseUser")
     iam.create_user(UserName=name)
-    with raises_aws("EntityAlreadyExists", 409):
+    with raises_aws("EntityAlreadyExists", 409, f"User with name {name.lower()} already exists."):
         iam.create_user(UserName=name.lower())
     with raises_aws("EntityAlreadyExists", 409):
         iam.create_user(UserName=name.upper(), Path=names.path)
@@ -124,7 +124,7 @@ def test_delete_user_with_access_key_or_group_is_a_conflict(iam, names):
     name, group = names("u"), names("g")
     iam.create_user(UserName=name)
     key = iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
-    with raises_aws("DeleteConflict", 409):
+    with raises_aws("DeleteConflict", 409, "Cannot delete entity, must delete access keys first."):
         iam.delete_user(UserName=name)
     iam.delete_access_key(UserName=name, AccessKeyId=key)
 
@@ -264,3 +264,40 @@ def test_list_user_tags_pagination(iam, names):
         UserName=name, PaginationConfig={"PageSize": 3}
     ).build_full_result()
     assert sorted(t["Key"] for t in full["Tags"]) == [f"k{i:02}" for i in range(7)]
+
+
+def test_concurrent_creates_of_one_name(server, names):
+    """Racing CreateUser calls for one name: exactly one wins, the rest get EntityAlreadyExists
+    (never a 5xx from storage contention)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.exceptions import ClientError
+
+    name = names("race")
+    clients = [server.client() for _ in range(8)]
+
+    def attempt(client) -> str:
+        try:
+            client.create_user(UserName=name)
+            return "ok"
+        except ClientError as e:
+            return e.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(attempt, clients))
+    assert sorted(outcomes) == ["EntityAlreadyExists"] * 7 + ["ok"], outcomes
+
+
+def test_concurrent_creates_of_many_names(server, iam, names):
+    from concurrent.futures import ThreadPoolExecutor
+
+    wanted = [names(f"c{i}-") for i in range(40)]
+    clients = [server.client() for _ in range(8)]
+
+    def create(i: int) -> None:
+        clients[i % 8].create_user(UserName=wanted[i], Path=names.path)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(create, range(len(wanted))))
+    listed = iam.get_paginator("list_users").paginate(PathPrefix=names.path).build_full_result()
+    assert sorted(u["UserName"] for u in listed["Users"]) == sorted(wanted)

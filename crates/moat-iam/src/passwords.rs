@@ -637,7 +637,7 @@ mod tests {
 
         // The root user cannot use ChangePassword.
         let err = change(&env, &env.root, GOOD, "Brand-New-Pass-2").unwrap_err();
-        assert!(matches!(err, IamError::InvalidInput(_)), "{err:?}");
+        assert!(matches!(err, IamError::InvalidUserType(_)), "{err:?}");
     }
 
     #[test]

@@ -24,10 +24,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One clear line, never a backtrace: the chain of causes joined.
-            let _ = writeln!(std::io::stderr(), "moat: error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "moat: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line. Many of our error messages already embed their source
+/// (`cannot listen on ...: {source}`), so a cause whose text is already there is left out rather
+/// than repeated.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line.replace(['\n', '\r'], " ")
 }
 
 fn init_logging(config: &ServeConfig) {

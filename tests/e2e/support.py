@@ -277,11 +277,16 @@ class MoatServer:
         access_key: str | None = None,
         secret: str | None = None,
         region: str = REGION,
+        **config_options: Any,
     ):
+        """A boto3 client for this server, signed with the root credentials unless others are
+        given; no retries, so every response is seen as it is. `config_options` go to
+        botocore's Config (e.g. `parameter_validation=False`)."""
         config = botocore.config.Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=10,
             read_timeout=60,
+            **config_options,
         )
         session = boto3.session.Session()
         return session.client(

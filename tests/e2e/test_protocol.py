@@ -415,3 +415,107 @@ def test_garbage_on_the_socket_does_not_hurt(server):
 def test_every_refusal_above_kept_the_server_alive(server, iam):
     assert server.health() == 200
     iam.list_users(MaxItems=1)
+
+
+# Operations the server implements (the rest of IAM's model must still be refused safely).
+SERVED = {
+    "CreateUser", "GetUser", "UpdateUser", "DeleteUser", "ListUsers", "TagUser", "UntagUser",
+    "ListUserTags", "CreateGroup", "GetGroup", "UpdateGroup", "DeleteGroup", "ListGroups",
+    "AddUserToGroup", "RemoveUserFromGroup", "ListGroupsForUser", "CreateAccessKey",
+    "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey", "GetAccessKeyLastUsed",
+    "CreateLoginProfile", "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
+    "UpdateAccountPasswordPolicy", "GetAccountPasswordPolicy", "DeleteAccountPasswordPolicy",
+    "CreatePolicy", "GetPolicy", "DeletePolicy", "ListPolicies", "CreatePolicyVersion",
+    "GetPolicyVersion", "ListPolicyVersions", "DeletePolicyVersion", "SetDefaultPolicyVersion",
+    "TagPolicy", "UntagPolicy", "ListPolicyTags", "ListEntitiesForPolicy", "AttachUserPolicy",
+    "DetachUserPolicy", "AttachGroupPolicy", "DetachGroupPolicy", "AttachRolePolicy",
+    "DetachRolePolicy", "ListAttachedUserPolicies", "ListAttachedGroupPolicies",
+    "ListAttachedRolePolicies", "PutUserPolicy", "GetUserPolicy", "DeleteUserPolicy",
+    "ListUserPolicies", "PutGroupPolicy", "GetGroupPolicy", "DeleteGroupPolicy",
+    "ListGroupPolicies", "PutRolePolicy", "GetRolePolicy", "DeleteRolePolicy",
+    "ListRolePolicies", "CreateRole", "GetRole", "UpdateRole", "DeleteRole", "ListRoles",
+    "UpdateAssumeRolePolicy", "UpdateRoleDescription", "TagRole", "UntagRole", "ListRoleTags",
+    "CreateAccountAlias", "DeleteAccountAlias", "ListAccountAliases", "GetAccountSummary",
+    "GetAccountAuthorizationDetails",
+}
+
+_DOC = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}'
+_TRUST = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+_BY_MEMBER = {
+    "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    "PermissionsBoundary": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    "PolicyDocument": _DOC,
+    "AssumeRolePolicyDocument": _TRUST,
+    "AccessKeyId": "AKIAAAAAAAAAAAAAAAAA",
+    "Password": "Denied-Passw0rd!x",
+    "OldPassword": "Denied-Passw0rd!x",
+    "NewPassword": "Denied-Passw0rd!y",
+    "VersionId": "v1",
+    "AccountAlias": "denied-alias",
+    "Path": "/",
+    "PathPrefix": "/",
+    "Description": "d",
+}
+
+
+def _value(name: str, shape, depth: int = 0):
+    if name in _BY_MEMBER:
+        return _BY_MEMBER[name]
+    kind = shape.type_name
+    if kind == "string":
+        if shape.enum:
+            return shape.enum[0]
+        if name.endswith("Arn") or name.endswith("ARN"):
+            return f"arn:aws:iam::{ACCOUNT_ID}:role/e2e-denied"
+        return "e2edenied" + "x" * max(0, shape.metadata.get("min", 0) - 9)
+    if kind in ("integer", "long"):
+        return max(1, int(shape.metadata.get("min", 1)))
+    if kind == "boolean":
+        return True
+    if kind == "timestamp":
+        return now()
+    if kind == "blob":
+        return b"e2e"
+    if kind == "list":
+        return [_value(name + "Member", shape.member, depth + 1)] if depth < 3 else []
+    if kind == "structure":
+        return {m: _value(m, shape.members[m], depth + 1) for m in shape.required_members}
+    if kind == "map":
+        return {}
+    return "x"
+
+
+def test_every_operation_is_denied_to_an_unprivileged_user(server, iam, names):
+    user = names("nobody")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    client = server.client(
+        "iam", key["AccessKeyId"], key["SecretAccessKey"], parameter_validation=False
+    )
+    model = client.meta.service_model
+    from botocore import xform_name
+    from botocore.exceptions import ClientError
+
+    allowed, wrong = [], []
+    for op_name in model.operation_names:
+        op = model.operation_model(op_name)
+        params = {}
+        if op.input_shape is not None:
+            params = {m: _value(m, op.input_shape.members[m]) for m in op.input_shape.required_members}
+        try:
+            getattr(client, xform_name(op_name))(**params)
+            allowed.append(op_name)
+        except ClientError as e:
+            code = e.response["Error"]["Code"]
+            status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+            if status >= 500:
+                wrong.append((op_name, status, code))
+            elif op_name in SERVED and (code, status) != ("AccessDenied", 403):
+                wrong.append((op_name, status, code))
+            elif op_name not in SERVED and code not in ("AccessDenied", "InvalidAction", "ValidationError"):
+                wrong.append((op_name, status, code))
+    assert not allowed, f"an unprivileged user was allowed: {allowed}"
+    assert not wrong, f"unexpected answers: {wrong}"
+    # Nothing it tried took effect.
+    assert "e2edenied" not in {u["UserName"] for u in iam.list_users()["Users"]}
+    assert iam.list_account_aliases()["AccountAliases"] == []

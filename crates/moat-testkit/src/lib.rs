@@ -101,3 +101,81 @@ impl TestServer {
         }
     }
 }
+
+/// A raw SigV4-signed query-protocol call, for tests that need exact control of the request
+/// (bad parameters, skewed clocks, unknown actions). Returns status and body.
+pub fn signed_query(
+    addr: SocketAddr,
+    params: &[(&str, &str)],
+    access_key_id: &str,
+    secret: &str,
+    signing_time: time::OffsetDateTime,
+) -> std::io::Result<(u16, String)> {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let mut headers = http::HeaderMap::new();
+    let host = addr.to_string();
+    headers.insert(
+        http::header::HOST,
+        http::HeaderValue::from_str(&host).map_err(std::io::Error::other)?,
+    );
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+    );
+    let signing = moat_sigv4::SigningParams {
+        access_key_id,
+        secret_access_key: secret,
+        session_token: None,
+        region: REGION,
+        service: "iam",
+        time: signing_time,
+        payload: moat_sigv4::PayloadSigning::Hash,
+    };
+    moat_sigv4::sign_request("POST", "/", "", &mut headers, body.as_bytes(), &signing)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    raw_http(addr, "POST", "/", &headers, body.as_bytes())
+}
+
+/// Sends one HTTP/1.1 request on a fresh connection and reads the whole response.
+pub fn raw_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\n").into_bytes();
+    for (k, v) in headers {
+        req.extend_from_slice(k.as_str().as_bytes());
+        req.extend_from_slice(b": ");
+        req.extend_from_slice(v.as_bytes());
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(
+        format!(
+            "content-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    req.extend_from_slice(body);
+    stream.write_all(&req)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}

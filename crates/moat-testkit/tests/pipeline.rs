@@ -1,0 +1,270 @@
+//! The request pipeline end to end with raw signed requests: every declared operation is
+//! refused to an unprivileged principal and allowed to root, clock skew both ways, and bad
+//! input never yields a 5xx.
+
+// Test helpers outside #[test] functions may panic on broken fixtures: that is a test failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use moat_testkit::{signed_query, TestServer, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY};
+use moat_types::ManualClock;
+use time::OffsetDateTime;
+
+/// Values that satisfy every IAM input shape's constraints, by member name.
+fn valid_params(op: &str, access_key_id: &str) -> Vec<(String, String)> {
+    let model = moat_iam::model();
+    let shape = model.operation(op).and_then(|o| o.input.clone());
+    let mut out = vec![
+        ("Action".to_owned(), op.to_owned()),
+        ("Version".to_owned(), "2010-05-08".to_owned()),
+    ];
+    let Some(shape) = shape.and_then(|s| model.shape(&s)) else {
+        return out;
+    };
+    let moat_wire::model::ShapeKind::Structure { required, .. } = &shape.kind else {
+        return out;
+    };
+    for member in required {
+        let value = match member.as_str() {
+            "PolicyArn" => "arn:aws:iam::123456789012:policy/p".to_owned(),
+            "PolicyDocument" | "AssumeRolePolicyDocument" => "{}".to_owned(),
+            "AccessKeyId" => access_key_id.to_owned(),
+            "Status" => "Active".to_owned(),
+            "VersionId" => "v1".to_owned(),
+            "Password" | "OldPassword" | "NewPassword" => "Password-123".to_owned(),
+            "AccountAlias" => "my-alias".to_owned(),
+            "Tags" => {
+                out.push(("Tags.member.1.Key".into(), "k".into()));
+                out.push(("Tags.member.1.Value".into(), "v".into()));
+                continue;
+            }
+            "TagKeys" => {
+                out.push(("TagKeys.member.1".into(), "k".into()));
+                continue;
+            }
+            _ => "name1".to_owned(),
+        };
+        out.push((member.clone(), value));
+    }
+    out
+}
+
+fn call(
+    server: &TestServer,
+    params: &[(String, String)],
+    key: &str,
+    secret: &str,
+) -> (u16, String) {
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    signed_query(server.addr, &pairs, key, secret, OffsetDateTime::now_utc()).unwrap()
+}
+
+fn code(body: &str) -> &str {
+    body.split("<Code>")
+        .nth(1)
+        .and_then(|s| s.split("</Code>").next())
+        .unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_operation_is_denied_to_a_user_without_policies_and_allowed_to_root() {
+    let server = TestServer::start().await.unwrap();
+    let root =
+        |p: &[(String, String)]| call(&server, p, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY);
+    let (status, _) = root(&[
+        ("Action".into(), "CreateUser".into()),
+        ("Version".into(), "2010-05-08".into()),
+        ("UserName".into(), "nobody".into()),
+    ]);
+    assert_eq!(status, 200);
+    let (status, body) = root(&[
+        ("Action".into(), "CreateAccessKey".into()),
+        ("Version".into(), "2010-05-08".into()),
+        ("UserName".into(), "nobody".into()),
+    ]);
+    assert_eq!(status, 200);
+    let key = body
+        .split("<AccessKeyId>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let secret = body
+        .split("<SecretAccessKey>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    for op in moat_iam::OPERATION_NAMES {
+        let params = valid_params(op, &key);
+        let (status, body) = call(&server, &params, &key, &secret);
+        assert_eq!((status, code(&body)), (403, "AccessDenied"), "{op}: {body}");
+        assert!(
+            body.contains(&format!("is not authorized to perform: iam:{op}")),
+            "{op}: {body}"
+        );
+        // Root is authorized: whatever it gets is the operation's own answer, never a denial
+        // and never a server error.
+        let (status, body) = root(&params);
+        assert!(status < 500, "{op}: {status} {body}");
+        assert_ne!(code(&body), "AccessDenied", "{op}: {body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clock_skew_is_refused_both_ways_as_aws_words_it() {
+    let clock = ManualClock::new(OffsetDateTime::now_utc());
+    let server = TestServer::start_with_clock(Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let params = [("Action", "ListUsers"), ("Version", "2010-05-08")];
+    let signed_at = OffsetDateTime::now_utc();
+    let ok = signed_query(
+        server.addr,
+        &params,
+        ROOT_ACCESS_KEY_ID,
+        ROOT_SECRET_ACCESS_KEY,
+        signed_at,
+    )
+    .unwrap();
+    assert_eq!(ok.0, 200, "{}", ok.1);
+
+    clock.advance(time::Duration::minutes(16));
+    let (status, body) = signed_query(
+        server.addr,
+        &params,
+        ROOT_ACCESS_KEY_ID,
+        ROOT_SECRET_ACCESS_KEY,
+        signed_at,
+    )
+    .unwrap();
+    assert_eq!(
+        (status, code(&body)),
+        (403, "SignatureDoesNotMatch"),
+        "{body}"
+    );
+    assert!(body.contains("Signature expired"), "{body}");
+
+    clock.advance(time::Duration::minutes(-32));
+    let (status, body) = signed_query(
+        server.addr,
+        &params,
+        ROOT_ACCESS_KEY_ID,
+        ROOT_SECRET_ACCESS_KEY,
+        signed_at,
+    )
+    .unwrap();
+    assert_eq!(
+        (status, code(&body)),
+        (403, "SignatureDoesNotMatch"),
+        "{body}"
+    );
+    assert!(body.contains("Signature not yet current"), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_aws_errors_and_never_5xx() {
+    let server = TestServer::start().await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    let send = |params: &[(&str, &str)]| {
+        signed_query(
+            server.addr,
+            params,
+            ROOT_ACCESS_KEY_ID,
+            ROOT_SECRET_ACCESS_KEY,
+            now,
+        )
+        .unwrap()
+    };
+    let (status, body) = send(&[("Action", "NoSuchThing"), ("Version", "2010-05-08")]);
+    assert_eq!((status, code(&body)), (400, "InvalidAction"), "{body}");
+    let (status, body) = send(&[("Version", "2010-05-08")]);
+    assert_eq!((status, code(&body)), (400, "MissingAction"), "{body}");
+    let (status, body) = send(&[("Action", "CreateUser"), ("Version", "2010-05-08")]);
+    assert_eq!((status, code(&body)), (400, "ValidationError"), "{body}");
+    assert!(body.contains("Value null at &apos;userName&apos; failed to satisfy constraint: Member must not be null")
+        || body.contains("Value null at 'userName' failed to satisfy constraint: Member must not be null"), "{body}");
+    let (status, body) = send(&[
+        ("Action", "ListUsers"),
+        ("Version", "2010-05-08"),
+        ("MaxItems", "abc"),
+    ]);
+    assert_eq!((status, code(&body)), (400, "ValidationError"), "{body}");
+    let (status, body) = send(&[
+        ("Action", "CreatePolicy"),
+        ("Version", "2010-05-08"),
+        ("PolicyName", "p"),
+        ("PolicyDocument", "{not json"),
+    ]);
+    assert_eq!(
+        (status, code(&body)),
+        (400, "MalformedPolicyDocument"),
+        "{body}"
+    );
+
+    let (status, body) = signed_query(
+        server.addr,
+        &[("Action", "ListUsers"), ("Version", "2010-05-08")],
+        "AKIANOSUCHKEY0000000",
+        "x",
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        (status, code(&body)),
+        (403, "InvalidClientTokenId"),
+        "{body}"
+    );
+    let (status, body) = signed_query(
+        server.addr,
+        &[("Action", "ListUsers"), ("Version", "2010-05-08")],
+        ROOT_ACCESS_KEY_ID,
+        "wrong",
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        (status, code(&body)),
+        (403, "SignatureDoesNotMatch"),
+        "{body}"
+    );
+
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::HOST, server.addr.to_string().parse().unwrap());
+    let (status, body) = moat_testkit::raw_http(
+        server.addr,
+        "POST",
+        "/",
+        &headers,
+        b"Action=ListUsers&Version=2010-05-08",
+    )
+    .unwrap();
+    assert_eq!(
+        (status, code(&body)),
+        (403, "MissingAuthenticationToken"),
+        "{body}"
+    );
+    let big = vec![b'a'; 2 * 1024 * 1024];
+    let (status, _) = moat_testkit::raw_http(server.addr, "POST", "/", &headers, &big).unwrap();
+    assert_eq!(status, 413);
+    let (status, body) =
+        moat_testkit::raw_http(server.addr, "GET", "/health", &headers, b"").unwrap();
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    server.stop().await;
+}

@@ -195,20 +195,15 @@ fn run(
     service: Option<&dyn Service>,
 ) -> Result<Served, Failure> {
     if req.method != Method::POST && req.method != Method::GET {
-        return Err(
-            CommonError::InvalidAction(req.method.to_string(), "this endpoint".to_owned()).into(),
-        );
+        return Err(CommonError::UnsupportedMethod(req.method.to_string()).into());
     }
 
     // Authenticate first: AWS reports a bad signature before a bad action.
     let auth = moat_sigv4::parse(&parts(req)).map_err(|e| sigv4_failure(&e))?;
     let Some(service) = service else {
-        return Err(CommonError::InvalidAction(
-            format!("for service `{}`", auth.scope.service),
-            "any version: this endpoint does not serve that service".to_owned(),
-        )
-        .into());
+        return Err(CommonError::UnknownService(auth.scope.service.clone()).into());
     };
+
     let now = state.clock.now();
     let options = VerifyOptions {
         region: Some(state.region.clone()),

@@ -34,14 +34,16 @@ pub enum CommonError {
     InvalidAction(String, String),
     #[error("The request must contain the parameter Action.")]
     MissingAction,
+    #[error("The HTTP method {0} is not supported; AWS query and JSON APIs use POST (or GET).")]
+    UnsupportedMethod(String),
+    #[error("Credential should be scoped to a service this endpoint serves, not '{0}'.")]
+    UnknownService(String),
     #[error("{0}")]
     ValidationError(String),
     #[error("{0}")]
     Serialization(String),
     #[error("{0}")]
     UnknownOperation(String),
-    #[error("{0}")]
-    NotImplemented(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -63,10 +65,11 @@ impl AwsError for CommonError {
             CommonError::AccessDenied(_) => "AccessDenied",
             CommonError::InvalidAction(..) => "InvalidAction",
             CommonError::MissingAction => "MissingAction",
+            CommonError::UnsupportedMethod(_) => "InvalidAction",
+            CommonError::UnknownService(_) => "SignatureDoesNotMatch",
             CommonError::ValidationError(_) => "ValidationError",
             CommonError::Serialization(_) => "SerializationException",
             CommonError::UnknownOperation(_) => "UnknownOperationException",
-            CommonError::NotImplemented(_) => "NotImplemented",
             CommonError::PayloadTooLarge(_) => "RequestEntityTooLarge",
             CommonError::MalformedQueryString(_) => "MalformedQueryString",
             CommonError::InternalFailure(_) => "InternalFailure",
@@ -77,6 +80,7 @@ impl AwsError for CommonError {
     fn http_status(&self) -> u16 {
         match self {
             CommonError::MissingAuthenticationToken
+            | CommonError::UnknownService(_)
             | CommonError::InvalidClientTokenId
             | CommonError::SignatureDoesNotMatch(_)
             | CommonError::AccessDenied(_) => 403,
@@ -85,7 +89,7 @@ impl AwsError for CommonError {
             CommonError::MalformedQueryString(_) => 404,
             CommonError::InternalFailure(_) => 500,
             CommonError::ServiceUnavailable => 503,
-            CommonError::NotImplemented(_) => 501,
+            CommonError::UnsupportedMethod(_) => 405,
             _ => 400,
         }
     }

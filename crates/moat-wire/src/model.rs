@@ -105,10 +105,56 @@ impl Shape {
             .get_or_init(|| {
                 self.pattern
                     .as_ref()
-                    .and_then(|p| Regex::new(&format!("^(?:{p})$")).ok())
+                    .and_then(|p| Regex::new(&format!("^(?:{})$", java_classes(p))).ok())
             })
             .as_ref()
     }
+}
+
+/// AWS evaluates model patterns with Java semantics, where `\w`, `\d` and `\s` are ASCII-only;
+/// in the regex crate they are Unicode-aware. Rewrites them to their ASCII sets.
+fn java_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let set = match next {
+                    'w' => Some("0-9A-Za-z_"),
+                    'd' => Some("0-9"),
+                    's' => Some(" \\t\\n\\x0B\\f\\r"),
+                    _ => None,
+                };
+                match (set, in_class) {
+                    (Some(set), true) => out.push_str(set),
+                    (Some(set), false) => {
+                        out.push('[');
+                        out.push_str(set);
+                        out.push(']');
+                    }
+                    (None, _) => {
+                        out.push(c);
+                        out.push(next);
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -263,7 +309,7 @@ impl ServiceModel {
             // design) does not support; those shapes are validated by their service instead.
             let pattern = s
                 .pattern
-                .filter(|p| Regex::new(&format!("^(?:{p})$")).is_ok());
+                .filter(|p| Regex::new(&format!("^(?:{})$", java_classes(p))).is_ok());
             shapes.insert(
                 name.clone(),
                 Shape {
@@ -352,6 +398,16 @@ impl ServiceModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn java_character_classes_are_ascii() {
+        assert_eq!(java_classes(r"[\w+=,.@-]+"), "[0-9A-Za-z_+=,.@-]+");
+        assert_eq!(java_classes(r"\w+\d"), "[0-9A-Za-z_]+[0-9]");
+        assert_eq!(java_classes(r"[\p{L}\p{Z}]+"), r"[\p{L}\p{Z}]+");
+        let re = Regex::new(&format!("^(?:{})$", java_classes(r"[\w+=,.@-]+"))).unwrap();
+        assert!(re.is_match("alice.b@x"));
+        assert!(!re.is_match("élève"));
+    }
 
     #[test]
     fn every_checked_in_model_loads() {

@@ -344,7 +344,9 @@ fn write_member(
 
 /// XML text escaping for element content and attribute values.
 pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains(['&', '<', '>', '"', '\'', '\r']) {
+    if !s
+        .contains(|c: char| matches!(c, '&' | '<' | '>' | '"' | '\'' | '\r') || forbidden_in_xml(c))
+    {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
@@ -356,8 +358,14 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\r' => out.push_str("&#xD;"),
+            // XML 1.0 cannot carry these at all, not even as references.
+            c if forbidden_in_xml(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+fn forbidden_in_xml(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
 }

@@ -97,9 +97,17 @@ fn run_serve(config: ServeConfig) -> anyhow::Result<()> {
         tracing::info!(path = %config.data_dir.join("root.key").display(), "generated a new root key; back it up: without it the secrets in this data directory cannot be read");
     }
     let account = node.bootstrap.account;
-    if let Some((id, secret)) = &node.bootstrap.generated_root_key {
-        write_root_credentials(&config, &account.to_string(), id, secret)?;
-    }
+    // Written before binding, so generated credentials survive a failed start; shown only
+    // once the node is actually serving.
+    let banner = match &node.bootstrap.generated_root_key {
+        Some((id, secret)) => Some(write_root_credentials(
+            &config,
+            &account.to_string(),
+            id,
+            secret,
+        )?),
+        None => None,
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -118,6 +126,9 @@ fn run_serve(config: ServeConfig) -> anyhow::Result<()> {
         let listener = moat_server::bind(config.listen).await?;
         let local = listener.local_addr().context("cannot read the bound address")?;
         let scheme = if tls.is_some() { "https" } else { "http" };
+        if let Some(banner) = banner {
+            eprintln!("{}", banner.as_str());
+        }
         tracing::info!(
             endpoint = %format!("{scheme}://{local}"),
             data_dir = %config.data_dir.display(),
@@ -143,10 +154,10 @@ fn write_root_credentials(
     account: &str,
     access_key_id: &str,
     secret: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<zeroize::Zeroizing<String>> {
     let path = config.data_dir.join("root-credentials");
     let endpoint = format!("http://{}", config.listen);
-    let text = format!(
+    let text = zeroize::Zeroizing::new(format!(
         "# Root credentials of account {account}, generated on first start.\n\
          # Keep them safe; create an administrator IAM user and stop using root.\n\
          [moat-root]\n\
@@ -155,22 +166,21 @@ fn write_root_credentials(
          endpoint_url = {endpoint}\n\
          region = {}\n",
         config.region
-    );
+    ));
     let mut file = moat_store::secrets::create_private(&path)
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     // Shown once, on the terminal of whoever started the node; never logged.
-    eprintln!(
+    Ok(zeroize::Zeroizing::new(format!(
         "\nCreated management account {account}. Root credentials (also in {}):\n\n  \
          export AWS_ENDPOINT_URL={endpoint} AWS_DEFAULT_REGION={}\n  \
          export AWS_ACCESS_KEY_ID={access_key_id}\n  \
          export AWS_SECRET_ACCESS_KEY={secret}\n",
         path.display(),
         config.region
-    );
-    Ok(())
+    )))
 }
 
 async fn shutdown_signal() {

@@ -70,8 +70,9 @@ fn build_request(args: &Args) -> anyhow::Result<Vec<u8>> {
     Ok(raw)
 }
 
-/// Reads one HTTP/1.1 response (Content-Length framed); returns its status.
-async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<u16> {
+/// Reads one HTTP/1.1 response (Content-Length framed); returns its status and whether the
+/// server will close the connection.
+async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<(u16, bool)> {
     buf.clear();
     let mut chunk = [0u8; 16384];
     loop {
@@ -91,6 +92,11 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Res
                         .flatten()
                 })
                 .context("response without content-length")?;
+            let close = head.lines().any(|l| {
+                l.split_once(':').is_some_and(|(k, v)| {
+                    k.eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close")
+                })
+            });
             let total = end + 4 + len;
             while buf.len() < total {
                 let n = stream.read(&mut chunk).await?;
@@ -99,7 +105,7 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Res
                 }
                 buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
             }
-            return Ok(status);
+            return Ok((status, close));
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
@@ -119,8 +125,12 @@ async fn worker(
     warmup_until: Instant,
     until: Instant,
 ) -> anyhow::Result<(Vec<u32>, u64)> {
-    let mut stream = TcpStream::connect(&target).await?;
-    stream.set_nodelay(true)?;
+    let connect = || async {
+        let stream = TcpStream::connect(&target).await?;
+        stream.set_nodelay(true)?;
+        Ok::<_, std::io::Error>(stream)
+    };
+    let mut stream = connect().await?;
     let mut buf = Vec::with_capacity(16384);
     let mut latencies = Vec::with_capacity(1 << 16);
     let mut errors = 0u64;
@@ -129,13 +139,25 @@ async fn worker(
         if start >= until {
             break;
         }
-        stream.write_all(&request).await?;
-        let status = read_response(&mut stream, &mut buf).await?;
+        // Servers without keep-alive (moto's werkzeug says `Connection: close`) cost a new
+        // connection per request; that cost is part of what they serve.
+        let exchange = async {
+            stream.write_all(&request).await?;
+            read_response(&mut stream, &mut buf).await
+        };
+        let outcome = tokio::time::timeout(Duration::from_secs(10), exchange).await;
+        let (status, close) = match outcome {
+            Ok(Ok(r)) => r,
+            _ => (0, true),
+        };
         if start >= warmup_until {
             if status != 200 {
                 errors += 1;
             }
             latencies.push(u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX));
+        }
+        if close {
+            stream = connect().await?;
         }
     }
     Ok((latencies, errors))

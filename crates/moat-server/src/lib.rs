@@ -62,7 +62,21 @@ pub struct State {
     limits: Limits,
     key_use: Mutex<HashMap<String, Instant>>,
     ready: std::sync::atomic::AtomicBool,
+    credentials: std::sync::RwLock<HashMap<String, Arc<CachedCredential>>>,
+    /// Bumped after every write; a cached credential from an older generation is reloaded.
+    pub(crate) credentials_generation: Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// An access key as authentication needs it, kept in memory so a request costs no storage
+/// read and no unsealing; valid for one generation of writes.
+pub(crate) struct CachedCredential {
+    generation: u64,
+    pub(crate) principal: moat_types::Principal,
+    pub(crate) secret: zeroize::Zeroizing<Vec<u8>>,
+    pub(crate) active: bool,
+}
+
+const CREDENTIAL_CACHE_CAPACITY: usize = 10_000;
 
 /// How often an access key's last use is written; AWS itself reports it with delay, and
 /// writing on every request would cost a disk sync per call.
@@ -89,7 +103,43 @@ impl State {
             limits: config.limits.clone(),
             key_use: Mutex::new(HashMap::new()),
             ready: std::sync::atomic::AtomicBool::new(true),
+            credentials: std::sync::RwLock::new(HashMap::new()),
+            credentials_generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         })
+    }
+
+    /// The credential for an access key id, from the cache when it is current.
+    pub(crate) fn credential(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<Arc<CachedCredential>>, moat_iam::IamError> {
+        use std::sync::atomic::Ordering;
+        let generation = self.credentials_generation.load(Ordering::SeqCst);
+        if let Some(c) = self
+            .credentials
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(access_key_id)
+        {
+            if c.generation == generation {
+                return Ok(Some(c.clone()));
+            }
+        }
+        let Some(found) = moat_iam::auth::lookup_access_key(&self.store, access_key_id)? else {
+            return Ok(None);
+        };
+        let cached = Arc::new(CachedCredential {
+            generation,
+            principal: found.principal,
+            secret: found.secret,
+            active: found.active,
+        });
+        let mut map = self.credentials.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= CREDENTIAL_CACHE_CAPACITY {
+            map.clear();
+        }
+        map.insert(access_key_id.to_owned(), cached.clone());
+        Ok(Some(cached))
     }
 
     /// Remembers that a key was used, writing it at most once per interval per key.
@@ -106,15 +156,20 @@ impl State {
             }
         };
         if due {
-            if let Err(e) = moat_iam::auth::record_key_use(
-                &self.store,
-                access_key_id,
-                service,
-                &self.region,
-                self.clock.now(),
-            ) {
-                tracing::warn!(error = %e, "cannot record access key use");
-            }
+            let store = self.store.clone();
+            let (key, service, region) = (
+                access_key_id.to_owned(),
+                service.to_owned(),
+                self.region.clone(),
+            );
+            let now = self.clock.now();
+            // A disk sync: never on the request's path.
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = moat_iam::auth::record_key_use(&store, &key, &service, &region, now)
+                {
+                    tracing::warn!(error = %e, "cannot record access key use");
+                }
+            });
         }
     }
 }
@@ -322,27 +377,7 @@ async fn route(
         source_ip: peer.ip(),
         secure_transport: secure,
     };
-    let worker = state.clone();
-    let reply = match tokio::task::spawn_blocking(move || pipeline::handle(&worker, incoming)).await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "request worker failed");
-            let id = pipeline::new_request_id();
-            pipeline::Reply {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                content_type: "text/xml",
-                body: Bytes::from(moat_wire::query::encode_error(
-                    None,
-                    false,
-                    "InternalFailure",
-                    "An internal error occurred.",
-                    &id,
-                )),
-                request_id: id,
-            }
-        }
-    };
+    let reply = pipeline::handle(state.clone(), incoming).await;
     let mut resp = simple(reply.status, reply.content_type, reply.body);
     resp.headers_mut().insert(
         "x-amzn-requestid",

@@ -62,7 +62,8 @@ pub fn new_request_id() -> String {
     )
 }
 
-pub fn handle(state: &State, req: Incoming) -> Reply {
+pub async fn handle(state: std::sync::Arc<State>, req: Incoming) -> Reply {
+    let state = state.as_ref();
     let started = Instant::now();
     let request_id = new_request_id();
     let is_json = req.headers.contains_key("x-amz-target");
@@ -77,7 +78,7 @@ pub fn handle(state: &State, req: Incoming) -> Reply {
         .clone()
         .unwrap_or_else(|| "unknown".to_owned());
 
-    let outcome = run(state, &req, &request_id, service.as_deref());
+    let outcome = run(state, &req, &request_id, service.clone()).await;
     let elapsed = started.elapsed().as_secs_f64();
     match outcome {
         Ok((operation, body, content_type)) => {
@@ -188,11 +189,11 @@ fn sigv4_failure(e: &SigV4Error) -> Failure {
 
 type Served = (String, Bytes, &'static str);
 
-fn run(
+async fn run(
     state: &State,
     req: &Incoming,
     request_id: &str,
-    service: Option<&dyn Service>,
+    service: Option<std::sync::Arc<dyn Service>>,
 ) -> Result<Served, Failure> {
     if req.method != Method::POST && req.method != Method::GET {
         return Err(CommonError::UnsupportedMethod(req.method.to_string()).into());
@@ -215,7 +216,8 @@ fn run(
         // Temporary credentials arrive with STS; until then no session token is valid.
         return Err(CommonError::InvalidClientTokenId.into());
     }
-    let credential = moat_iam::auth::lookup_access_key(&state.store, &auth.access_key_id)
+    let credential = state
+        .credential(&auth.access_key_id)
         .map_err(|e| internal(request_id, &e))?;
     let Some(credential) = credential.filter(|c| c.active) else {
         return Err(CommonError::InvalidClientTokenId.into());
@@ -228,7 +230,7 @@ fn run(
         &options,
     )
     .map_err(|e| sigv4_failure(&e))?;
-    let principal = credential.principal;
+    let principal = credential.principal.clone();
     state.note_key_use(&principal.access_key_id, service.signing_name());
 
     let model = service.model();
@@ -249,12 +251,34 @@ fn run(
 
     authorize(&principal, prepared.as_ref()).map_err(with_op)?;
 
-    let ctx = CallContext {
-        principal: &principal,
-        now,
-        request_id,
+    let output = if prepared.read_only() {
+        // Reads are a few microseconds against the embedded database: run them here rather
+        // than pay a thread hand-off.
+        let ctx = CallContext {
+            principal: &principal,
+            now,
+            request_id,
+        };
+        prepared.execute(&ctx).map_err(with_op)?
+    } else {
+        // Writes wait for the disk sync; keep that off the async workers.
+        let owned_id = request_id.to_owned();
+        let generation = state.credentials_generation.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let ctx = CallContext {
+                principal: &principal,
+                now,
+                request_id: &owned_id,
+            };
+            let result = prepared.execute(&ctx);
+            // Any write may change a key, a user or a name: cached credentials are stale.
+            generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            result
+        })
+        .await
+        .map_err(|e| internal(request_id, &e))?;
+        result.map_err(with_op)?
     };
-    let output = prepared.execute(&ctx).map_err(with_op)?;
     let (body, content_type) = match model.protocol {
         Protocol::Query => (
             Bytes::from(query::encode_output(

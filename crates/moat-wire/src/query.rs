@@ -267,14 +267,35 @@ fn write_structure_members(model: &ServiceModel, shape: &Shape, value: &Value, x
     let (ShapeKind::Structure { members, .. }, Value::Object(map)) = (&shape.kind, value) else {
         return;
     };
-    for m in members {
-        let Some(v) = map.get(&m.name) else { continue };
+    // Both the model's members and the value's keys are sorted by member name, so one merge
+    // pass pairs them without a lookup per member.
+    let mut members = members.iter().peekable();
+    for (key, v) in map {
+        while members
+            .next_if(|m| m.name.as_str() < key.as_str())
+            .is_some()
+        {}
+        let Some(m) = members.next_if(|m| m.name == *key) else {
+            continue;
+        };
         if v.is_null() {
             continue;
         }
         let name = m.location_name.as_deref().unwrap_or(&m.name);
         write_member(model, m, name, v, xml);
     }
+}
+
+fn open_tag(xml: &mut String, name: &str) {
+    xml.push('<');
+    xml.push_str(name);
+    xml.push('>');
+}
+
+fn close_tag(xml: &mut String, name: &str) {
+    xml.push_str("</");
+    xml.push_str(name);
+    xml.push('>');
 }
 
 fn write_member(
@@ -301,42 +322,49 @@ fn write_member(
                     write_member(model, item, name, v, xml);
                 }
             } else {
-                let _ = write!(xml, "<{name}>");
+                open_tag(xml, name);
                 for v in items {
                     write_member(model, item, item_name, v, xml);
                 }
-                let _ = write!(xml, "</{name}>");
+                close_tag(xml, name);
             }
         }
         (ShapeKind::Map { key, value: v, .. }, Value::Object(map)) => {
-            let _ = write!(xml, "<{name}>");
+            open_tag(xml, name);
             for (k, item) in map {
                 xml.push_str("<entry>");
                 write_member(model, key, "key", &Value::String(k.clone()), xml);
                 write_member(model, v, "value", item, xml);
                 xml.push_str("</entry>");
             }
-            let _ = write!(xml, "</{name}>");
+            close_tag(xml, name);
         }
         (ShapeKind::Structure { .. }, Value::Object(_)) => {
-            let _ = write!(xml, "<{name}>");
+            open_tag(xml, name);
             write_structure_members(model, shape, value, xml);
-            let _ = write!(xml, "</{name}>");
+            close_tag(xml, name);
         }
         (ShapeKind::Timestamp, v) => {
-            let text = timestamp::from_value(v)
-                .map(timestamp::format_iso8601)
-                .unwrap_or_default();
-            let _ = write!(xml, "<{name}>{text}</{name}>");
+            open_tag(xml, name);
+            if let Some(t) = timestamp::from_value(v) {
+                timestamp::push_iso8601(xml, t);
+            }
+            close_tag(xml, name);
         }
         (_, Value::String(s)) => {
-            let _ = write!(xml, "<{name}>{}</{name}>", escape(s));
+            open_tag(xml, name);
+            xml.push_str(&escape(s));
+            close_tag(xml, name);
         }
         (_, Value::Bool(b)) => {
-            let _ = write!(xml, "<{name}>{b}</{name}>");
+            open_tag(xml, name);
+            xml.push_str(if *b { "true" } else { "false" });
+            close_tag(xml, name);
         }
         (_, Value::Number(n)) => {
-            let _ = write!(xml, "<{name}>{n}</{name}>");
+            open_tag(xml, name);
+            let _ = write!(xml, "{n}");
+            close_tag(xml, name);
         }
         _ => {}
     }

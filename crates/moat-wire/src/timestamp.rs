@@ -75,6 +75,35 @@ pub fn parse_any(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos((secs * 1e9) as i128).ok()
 }
 
+/// Appends `2026-11-29T22:03:11Z` without going through the formatting machinery, since list
+/// responses write one per entity.
+pub fn push_iso8601(out: &mut String, t: OffsetDateTime) {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        out.push_str(&format_iso8601(t));
+        return;
+    }
+    let year = year.unsigned_abs();
+    let two = |out: &mut String, n: u8| {
+        out.push(char::from(b'0' + n / 10));
+        out.push(char::from(b'0' + n % 10));
+    };
+    two(out, u8::try_from(year / 100).unwrap_or(0));
+    two(out, u8::try_from(year % 100).unwrap_or(0));
+    out.push('-');
+    two(out, u8::from(t.month()));
+    out.push('-');
+    two(out, t.day());
+    out.push('T');
+    two(out, t.hour());
+    out.push(':');
+    two(out, t.minute());
+    out.push(':');
+    two(out, t.second());
+    out.push('Z');
+}
+
 /// `2026-11-29T22:03:11Z`, as IAM writes dates.
 pub fn format_iso8601(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
@@ -92,4 +121,25 @@ pub fn format_iso8601(t: OffsetDateTime) -> String {
 /// Epoch seconds with millisecond precision, as JSON 1.1 services write dates.
 pub fn epoch_seconds(t: OffsetDateTime) -> f64 {
     millis(t) as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso8601_forms_agree() {
+        for secs in [0_i64, 1_764_417_600, 253_402_300_799, 951_782_400] {
+            let t = OffsetDateTime::from_unix_timestamp(secs).unwrap();
+            let mut fast = String::new();
+            push_iso8601(&mut fast, t);
+            assert_eq!(fast, format_iso8601(t));
+        }
+        let mut s = String::new();
+        push_iso8601(
+            &mut s,
+            OffsetDateTime::from_unix_timestamp(1_764_417_600).unwrap(),
+        );
+        assert_eq!(s, "2025-11-29T12:00:00Z");
+    }
 }

@@ -49,17 +49,26 @@ impl<E: AwsError> From<E> for Failure {
 }
 
 pub fn new_request_id() -> String {
-    let b: [u8; 16] = rand::random();
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or_default().to_owned();
-    format!(
-        "{}-{}-4{}-{}-{}",
-        part(0..8),
-        part(8..12),
-        part(13..16),
-        part(16..20),
-        part(20..32)
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes: [u8; 16] = rand::random();
+    let mut id = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        // A version-4 UUID: the version nibble is 4, the variant bits 10.
+        let b = match i {
+            6 => (b & 0x0f) | 0x40,
+            8 => (b & 0x3f) | 0x80,
+            _ => *b,
+        };
+        for nibble in [b >> 4, b & 0x0f] {
+            id.push(char::from(
+                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    id
 }
 
 pub async fn handle(state: std::sync::Arc<State>, req: Incoming) -> Reply {
@@ -67,9 +76,8 @@ pub async fn handle(state: std::sync::Arc<State>, req: Incoming) -> Reply {
     let started = Instant::now();
     let request_id = new_request_id();
     let is_json = req.headers.contains_key("x-amz-target");
-    let scope_service = moat_sigv4::parse(&parts(&req))
-        .ok()
-        .map(|a| a.scope.service);
+    let auth = moat_sigv4::parse(&parts(&req));
+    let scope_service = auth.as_ref().ok().map(|a| a.scope.service.clone());
     let service = scope_service
         .as_deref()
         .and_then(|s| state.services.get(s))
@@ -78,7 +86,7 @@ pub async fn handle(state: std::sync::Arc<State>, req: Incoming) -> Reply {
         .clone()
         .unwrap_or_else(|| "unknown".to_owned());
 
-    let outcome = run(state, &req, &request_id, service.clone()).await;
+    let outcome = run(state, &req, auth, &request_id, service.clone()).await;
     let elapsed = started.elapsed().as_secs_f64();
     match outcome {
         Ok((operation, body, content_type)) => {
@@ -192,6 +200,7 @@ type Served = (String, Bytes, &'static str);
 async fn run(
     state: &State,
     req: &Incoming,
+    auth: Result<moat_sigv4::Authorization, SigV4Error>,
     request_id: &str,
     service: Option<std::sync::Arc<dyn Service>>,
 ) -> Result<Served, Failure> {
@@ -200,7 +209,7 @@ async fn run(
     }
 
     // Authenticate first: AWS reports a bad signature before a bad action.
-    let auth = moat_sigv4::parse(&parts(req)).map_err(|e| sigv4_failure(&e))?;
+    let auth = auth.map_err(|e| sigv4_failure(&e))?;
     let Some(service) = service else {
         return Err(CommonError::UnknownService(auth.scope.service.clone()).into());
     };
@@ -397,4 +406,23 @@ fn decode_json(model: &ServiceModel, req: &Incoming) -> Result<(String, Value), 
 
 pub fn header_value(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("invalid"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_uuid_v4() {
+        let id = new_request_id();
+        assert_eq!(id.len(), 36);
+        let parts: Vec<&str> = id.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        assert_ne!(id, new_request_id());
+    }
 }

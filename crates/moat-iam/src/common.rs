@@ -90,18 +90,29 @@ pub fn paginate<R: Record>(
 }
 
 fn encode_marker(key: &str) -> String {
+    hex_marker("m1", key)
+}
+
+fn decode_marker(marker: &str) -> Result<String, IamError> {
+    unhex_marker("m1", marker)
+}
+
+/// An opaque marker: a tag saying which listing it belongs to, then the position in hex (so
+/// any key survives the Marker pattern and URL encoding).
+pub(crate) fn hex_marker(tag: &str, position: &str) -> String {
     use std::fmt::Write as _;
-    let mut out = String::with_capacity(key.len() * 2 + 2);
-    out.push_str("m1");
-    for b in key.bytes() {
+    let mut out = String::with_capacity(tag.len() + position.len() * 2);
+    out.push_str(tag);
+    for b in position.bytes() {
         let _ = write!(out, "{b:02x}");
     }
     out
 }
 
-fn decode_marker(marker: &str) -> Result<String, IamError> {
+/// Reverses `hex_marker`; anything else is IAM's `InvalidInput`.
+pub(crate) fn unhex_marker(tag: &str, marker: &str) -> Result<String, IamError> {
     let invalid = || IamError::InvalidInput("Invalid Marker.".to_owned());
-    let hex = marker.strip_prefix("m1").ok_or_else(invalid)?;
+    let hex = marker.strip_prefix(tag).ok_or_else(invalid)?;
     if hex.len() % 2 != 0 {
         return Err(invalid());
     }
@@ -114,6 +125,35 @@ fn decode_marker(marker: &str) -> Result<String, IamError> {
         .collect::<Option<Vec<u8>>>()
         .ok_or_else(invalid)?;
     String::from_utf8(bytes).map_err(|_| invalid())
+}
+
+/// Moves an entity's managed-policy attachments (both directions) and inline policies from
+/// its old name to its new one, within the caller's transaction. Used by renames.
+pub(crate) fn move_entity_policies(
+    tx: &mut impl moat_store::Writer,
+    account: &str,
+    kind: crate::records::EntityKind,
+    old_lc: &str,
+    new_lc: &str,
+    new_name: &str,
+) -> Result<(), IamError> {
+    use crate::records::{AttachedPolicyRecord, InlinePolicyRecord, PolicyAttachmentRecord};
+    let kind = kind.key();
+    for (key, a) in tx.all::<AttachedPolicyRecord>(account, &format!("{kind}/{old_lc}/"))? {
+        tx.delete::<AttachedPolicyRecord>(account, &key)?;
+        tx.put(account, &format!("{kind}/{new_lc}/{}", a.policy_arn), &a)?;
+        let old_att = format!("{}|{kind}|{old_lc}", a.policy_arn);
+        if let Some(mut att) = tx.get::<PolicyAttachmentRecord>(account, &old_att)? {
+            tx.delete::<PolicyAttachmentRecord>(account, &old_att)?;
+            att.entity_name = new_name.to_owned();
+            tx.put(account, &format!("{}|{kind}|{new_lc}", a.policy_arn), &att)?;
+        }
+    }
+    for (key, p) in tx.all::<InlinePolicyRecord>(account, &format!("{kind}/{old_lc}/"))? {
+        tx.delete::<InlinePolicyRecord>(account, &key)?;
+        tx.put(account, &format!("{kind}/{new_lc}/{}", p.policy_name), &p)?;
+    }
+    Ok(())
 }
 
 /// The most tags an IAM entity carries.

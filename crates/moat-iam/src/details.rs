@@ -88,36 +88,19 @@ struct Position {
 }
 
 fn encode_marker(p: &Position) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::from("d1");
-    out.push(p.section.digit());
-    for b in p.after.as_deref().unwrap_or_default().bytes() {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    let tag = format!("d1{}", p.section.digit());
+    crate::common::hex_marker(&tag, p.after.as_deref().unwrap_or_default())
 }
 
 fn decode_marker(marker: &str) -> Result<Position, IamError> {
     let invalid = || IamError::InvalidInput("Invalid Marker.".to_owned());
-    let rest = marker.strip_prefix("d1").ok_or_else(invalid)?;
-    let mut chars = rest.chars();
-    let section = chars
-        .next()
+    let section = marker
+        .strip_prefix("d1")
+        .and_then(|rest| rest.chars().next())
         .and_then(Section::from_digit)
         .ok_or_else(invalid)?;
-    let hex = chars.as_str();
-    if hex.len() % 2 != 0 {
-        return Err(invalid());
-    }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(invalid)?;
-    let after = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let tag = format!("d1{}", section.digit());
+    let after = crate::common::unhex_marker(&tag, marker)?;
     Ok(Position {
         section,
         after: (!after.is_empty()).then_some(after),

@@ -10,7 +10,7 @@ use moat_types::{iam_path_arn, new_unique_id, AccountId, IdKind};
 use crate::common::{matches_path_prefix, paginate, path_or_default, timestamp, Call};
 use crate::records::{
     name_key, AttachedPolicyRecord, EntityKind, GroupMemberRecord, GroupRecord, InlinePolicyRecord,
-    PolicyAttachmentRecord, UserGroupRecord, UserRecord,
+    UserGroupRecord, UserRecord,
 };
 use crate::{
     users, AddUserToGroupRequest, CreateGroupRequest, CreateGroupResponse, DeleteGroupRequest,
@@ -161,21 +161,7 @@ fn rename_references(
             },
         )?;
     }
-    let kind = EntityKind::Group.key();
-    for (key, a) in tx.all::<AttachedPolicyRecord>(&account, &format!("{kind}/{old_lc}/"))? {
-        tx.delete::<AttachedPolicyRecord>(&account, &key)?;
-        tx.put(&account, &format!("{kind}/{new_lc}/{}", a.policy_arn), &a)?;
-        let old_att = format!("{}|{kind}|{old_lc}", a.policy_arn);
-        if let Some(mut att) = tx.get::<PolicyAttachmentRecord>(&account, &old_att)? {
-            tx.delete::<PolicyAttachmentRecord>(&account, &old_att)?;
-            att.entity_name = new.to_owned();
-            tx.put(&account, &format!("{}|{kind}|{new_lc}", a.policy_arn), &att)?;
-        }
-    }
-    for (key, p) in tx.all::<InlinePolicyRecord>(&account, &format!("{kind}/{old_lc}/"))? {
-        tx.delete::<InlinePolicyRecord>(&account, &key)?;
-        tx.put(&account, &format!("{kind}/{new_lc}/{}", p.policy_name), &p)?;
-    }
+    crate::common::move_entity_policies(tx, &account, EntityKind::Group, &old_lc, &new_lc, new)?;
     Ok(())
 }
 

@@ -378,30 +378,11 @@ impl Listed {
 /// Markers of the merged listing and of ListEntitiesForPolicy: an opaque encoding of the last
 /// position returned.
 pub(crate) fn encode_marker(position: &str) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(position.len() * 2 + 2);
-    out.push_str("k1");
-    for b in position.bytes() {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    crate::common::hex_marker("k1", position)
 }
 
 pub(crate) fn decode_marker(marker: &str) -> Result<String, IamError> {
-    let invalid = || IamError::InvalidInput("Invalid Marker.".to_owned());
-    let hex = marker.strip_prefix("k1").ok_or_else(invalid)?;
-    if hex.len() % 2 != 0 {
-        return Err(invalid());
-    }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(invalid)?;
-    String::from_utf8(bytes).map_err(|_| invalid())
+    crate::common::unhex_marker("k1", marker)
 }
 
 fn list_marker(key: &(String, u8)) -> String {

@@ -9,8 +9,8 @@ use crate::common::{
 };
 use crate::records::{
     name_key, AccessKeyRecord, AttachedPolicyRecord, BoundaryUsageRecord, EntityKind,
-    GroupMemberRecord, InlinePolicyRecord, LoginProfileRecord, PolicyAttachmentRecord,
-    UserAccessKeyRecord, UserGroupRecord, UserRecord,
+    GroupMemberRecord, InlinePolicyRecord, LoginProfileRecord, UserAccessKeyRecord,
+    UserGroupRecord, UserRecord,
 };
 use crate::{
     attachments, AttachedPermissionsBoundary, CreateUserRequest, CreateUserResponse,
@@ -179,21 +179,7 @@ fn rename_references(
             },
         )?;
     }
-    let kind = EntityKind::User.key();
-    for (key, a) in tx.all::<AttachedPolicyRecord>(&account, &format!("{kind}/{old_lc}/"))? {
-        tx.delete::<AttachedPolicyRecord>(&account, &key)?;
-        tx.put(&account, &format!("{kind}/{new_lc}/{}", a.policy_arn), &a)?;
-        let old_att = format!("{}|{kind}|{old_lc}", a.policy_arn);
-        if let Some(mut att) = tx.get::<PolicyAttachmentRecord>(&account, &old_att)? {
-            tx.delete::<PolicyAttachmentRecord>(&account, &old_att)?;
-            att.entity_name = new.to_owned();
-            tx.put(&account, &format!("{}|{kind}|{new_lc}", a.policy_arn), &att)?;
-        }
-    }
-    for (key, p) in tx.all::<InlinePolicyRecord>(&account, &format!("{kind}/{old_lc}/"))? {
-        tx.delete::<InlinePolicyRecord>(&account, &key)?;
-        tx.put(&account, &format!("{kind}/{new_lc}/{}", p.policy_name), &p)?;
-    }
+    crate::common::move_entity_policies(tx, &account, EntityKind::User, &old_lc, &new_lc, new)?;
     for (key, k) in tx.all::<UserAccessKeyRecord>(&account, &format!("{old_lc}/"))? {
         tx.delete::<UserAccessKeyRecord>(&account, &key)?;
         tx.put(&account, &format!("{new_lc}/{}", k.access_key_id), &k)?;
@@ -208,6 +194,7 @@ fn rename_references(
         tx.delete::<LoginProfileRecord>(&account, &old_lc)?;
         tx.put(&account, &new_lc, &profile)?;
     }
+    let kind = EntityKind::User.key();
     if let Some(u) = find(tx, c.account, old)? {
         if let Some(arn) = &u.permissions_boundary {
             let old_usage = format!("{arn}|{kind}|{old_lc}");

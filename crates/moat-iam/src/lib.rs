@@ -8,6 +8,7 @@ mod access_keys;
 mod account;
 mod attachments;
 pub mod auth;
+mod boundaries;
 mod common;
 mod details;
 pub mod error;
@@ -383,6 +384,23 @@ impl Iam {
             }),
             Q::ListRoleTags(i) => r(role(&i.role_name), |tx, c| {
                 roles::list_role_tags(tx, c, i).map(S::ListRoleTags)
+            }),
+            // permissions boundaries
+            Q::PutUserPermissionsBoundary(i) => w(user(&i.user_name), |tx, c| {
+                boundaries::put_user_permissions_boundary(tx, c, i)
+                    .map(|()| S::PutUserPermissionsBoundary)
+            }),
+            Q::DeleteUserPermissionsBoundary(i) => w(user(&i.user_name), |tx, c| {
+                boundaries::delete_user_permissions_boundary(tx, c, i)
+                    .map(|()| S::DeleteUserPermissionsBoundary)
+            }),
+            Q::PutRolePermissionsBoundary(i) => w(role(&i.role_name), |tx, c| {
+                boundaries::put_role_permissions_boundary(tx, c, i)
+                    .map(|()| S::PutRolePermissionsBoundary)
+            }),
+            Q::DeleteRolePermissionsBoundary(i) => w(role(&i.role_name), |tx, c| {
+                boundaries::delete_role_permissions_boundary(tx, c, i)
+                    .map(|()| S::DeleteRolePermissionsBoundary)
             }),
             // account
             Q::CreateAccountAlias(i) => w(Resource::Any, |tx, c| {

@@ -29,6 +29,9 @@ pub const OPERATIONS: &[&str] = &[
     // roles
     "CreateRole", "GetRole", "UpdateRole", "DeleteRole", "ListRoles", "UpdateAssumeRolePolicy",
     "UpdateRoleDescription", "TagRole", "UntagRole", "ListRoleTags",
+    // permissions boundaries
+    "PutUserPermissionsBoundary", "DeleteUserPermissionsBoundary", "PutRolePermissionsBoundary",
+    "DeleteRolePermissionsBoundary",
     // account
     "CreateAccountAlias", "DeleteAccountAlias", "ListAccountAliases", "GetAccountSummary",
     "GetAccountAuthorizationDetails",

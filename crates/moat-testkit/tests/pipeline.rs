@@ -32,7 +32,7 @@ fn valid_params(op: &str, access_key_id: &str) -> Vec<(String, String)> {
     };
     for member in required {
         let value = match member.as_str() {
-            "PolicyArn" => "arn:aws:iam::123456789012:policy/p".to_owned(),
+            "PolicyArn" | "PermissionsBoundary" => "arn:aws:iam::123456789012:policy/p".to_owned(),
             "PolicyDocument" | "AssumeRolePolicyDocument" => "{}".to_owned(),
             "AccessKeyId" => access_key_id.to_owned(),
             "Status" => "Active".to_owned(),

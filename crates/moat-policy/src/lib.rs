@@ -1,9 +1,12 @@
 //! The IAM policy language: parsing and validation of policy documents, with the errors IAM
-//! gives for malformed ones. Evaluation builds on the [`Policy`] this produces.
+//! gives for malformed ones, and authorization decisions following AWS's documented evaluation
+//! logic.
 //!
 //! Pure: no I/O, no async, no regular expressions. Wildcards are compiled to
-//! [`WildcardPattern`]s and policy variables to [`Template`]s when the document is parsed, so
-//! evaluating a request against a policy only walks compiled structures.
+//! [`WildcardPattern`]s and policy variables to [`Template`]s when the document is parsed; a
+//! [`PolicySet`] then reads every condition value as its operator's type (numbers, dates, IP
+//! ranges, base64) and indexes statements by service, so a decision only walks compiled
+//! structures, looks only at statements that can match the action, and allocates little.
 //!
 //! The document text itself is not kept: IAM hands documents back exactly as submitted, and
 //! that is the caller's to store.
@@ -22,22 +25,61 @@
 //! assert_eq!(error.unwrap_err().to_string(), "Syntax errors in policy.");
 //! # Ok::<(), moat_policy::PolicyError>(())
 //! ```
+//!
+//! Deciding a request: compile the principal's policies once, then evaluate requests against
+//! them together with whatever other policies apply (permissions boundary, session policies,
+//! SCPs, the resource's policy).
+//!
+//! ```
+//! use moat_policy::{evaluate, parse, ContextKeys, Inputs, PolicyKind, PolicySet, Request, RequestPrincipal};
+//!
+//! let read_only = parse(
+//!     r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["iam:Get*","iam:List*"],"Resource":"*"}}"#,
+//!     PolicyKind::Identity,
+//! )?;
+//! let policies = PolicySet::new([("arn:aws:iam::aws:policy/IAMReadOnlyAccess", &read_only)]);
+//!
+//! let bob = RequestPrincipal::user("arn:aws:iam::123456789012:user/bob");
+//! let mut keys = ContextKeys::new().with("aws:SecureTransport", true);
+//! keys.add_principal_keys(&bob);
+//! let request = Request::new(&bob, "iam:CreateUser", "arn:aws:iam::123456789012:user/alice", &keys);
+//!
+//! let decision = evaluate(&Inputs::new(&policies), &request);
+//! assert!(!decision.is_allowed());
+//! assert_eq!(
+//!     decision.access_denied_message(bob.arn(), request.action, request.resource).as_deref(),
+//!     Some("User: arn:aws:iam::123456789012:user/bob is not authorized to perform: \
+//!           iam:CreateUser on resource: arn:aws:iam::123456789012:user/alice because no \
+//!           identity-based policy allows the iam:CreateUser action"),
+//! );
+//! # Ok::<(), moat_policy::PolicyError>(())
+//! ```
 
 mod action;
 mod ast;
+mod compile;
 mod condition;
+mod context;
 mod error;
+mod evaluate;
 mod json;
 mod parse;
 mod principal;
 mod resource;
 mod template;
+mod values;
 mod wildcard;
 
 pub use action::ActionPattern;
 pub use ast::{ActionBlock, Effect, Policy, PolicyVersion, ResourceBlock, Statement};
+pub use compile::{context_keys, PolicySet};
 pub use condition::{Condition, ConditionOperator, ConditionValue, SetQualifier};
+pub use context::{ContextKeys, ContextValue, PrincipalKind, Request, RequestPrincipal};
 pub use error::PolicyError;
+pub use evaluate::{
+    evaluate, evaluate_each, Decision, Inputs, MatchedStatement, Outcome, PolicyType,
+    ResourcePolicy, ResourcePolicyKind, TypeResults,
+};
 pub use principal::{AwsPrincipal, NamedPrincipals, PrincipalBlock, Principals};
 pub use resource::ResourcePattern;
 pub use template::{PolicyVariable, Template, TemplatePart};

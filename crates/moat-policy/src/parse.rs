@@ -484,8 +484,13 @@ impl RawStatement<'_> {
                     .values
                     .into_iter()
                     .map(|v| match v {
-                        RawValue::String(s) => {
+                        // `*` and `?` are wildcards only for the operators that say so; for
+                        // the others they are ordinary characters to compare.
+                        RawValue::String(s) if c.operator.operator.uses_wildcards() => {
                             ConditionValue::String(Template::parse(s, variables))
+                        }
+                        RawValue::String(s) => {
+                            ConditionValue::String(Template::parse_plain(s, variables))
                         }
                         RawValue::Number(n) => ConditionValue::Number(n),
                         RawValue::Bool(b) => ConditionValue::Bool(b),

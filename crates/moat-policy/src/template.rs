@@ -52,9 +52,28 @@ impl Template {
     /// Parses `text`, recognising policy variables only when `variables` is true (that is, in
     /// 2012-10-17 policies).
     pub fn parse(text: &str, variables: bool) -> Self {
+        Self::parse_with(text, variables, true)
+    }
+
+    /// Parses `text` where `*` and `?` are ordinary characters: the values of condition
+    /// operators that do not use wildcards (`StringEquals`, `NumericEquals`, ...). Policy
+    /// variables and the `${*}`-style escapes are still recognised when `variables` is true.
+    pub fn parse_plain(text: &str, variables: bool) -> Self {
+        Self::parse_with(text, variables, false)
+    }
+
+    fn parse_with(text: &str, variables: bool, wildcards: bool) -> Self {
         if !variables || !text.contains("${") {
+            let pattern = if wildcards {
+                WildcardPattern::new(text, CaseSensitivity::Sensitive)
+            } else {
+                WildcardPattern::from_pieces(
+                    vec![Piece::Literal(text.to_owned())],
+                    CaseSensitivity::Sensitive,
+                )
+            };
             return Template {
-                repr: Repr::Static(WildcardPattern::new(text, CaseSensitivity::Sensitive)),
+                repr: Repr::Static(pattern),
             };
         }
         let mut parts: Vec<TemplatePart> = Vec::new();
@@ -75,11 +94,11 @@ impl Template {
                 }
             }
             match c {
-                '*' => {
+                '*' if wildcards => {
                     flush(&mut parts, &mut literal);
                     parts.push(TemplatePart::AnyRun);
                 }
-                '?' => {
+                '?' if wildcards => {
                     flush(&mut parts, &mut literal);
                     parts.push(TemplatePart::AnyChar);
                 }
@@ -88,27 +107,7 @@ impl Template {
             rest = rest.get(c.len_utf8()..).unwrap_or_default();
         }
         flush(&mut parts, &mut literal);
-
-        if parts.iter().any(|p| matches!(p, TemplatePart::Variable(_))) {
-            return Template {
-                repr: Repr::Dynamic(parts.into_boxed_slice()),
-            };
-        }
-        let pieces = parts
-            .into_iter()
-            .filter_map(|p| match p {
-                TemplatePart::Literal(s) => Some(Piece::Literal(s)),
-                TemplatePart::AnyRun => Some(Piece::AnyRun),
-                TemplatePart::AnyChar => Some(Piece::AnyChar),
-                TemplatePart::Variable(_) => None,
-            })
-            .collect();
-        Template {
-            repr: Repr::Static(WildcardPattern::from_pieces(
-                pieces,
-                CaseSensitivity::Sensitive,
-            )),
-        }
+        Self::from_parts(parts)
     }
 
     /// The template as a sequence of parts (built on demand for templates without variables).
@@ -169,25 +168,77 @@ impl Template {
         input: &str,
         mut resolve: impl FnMut(&str) -> Option<&'v str>,
     ) -> bool {
+        self.try_matches_with(input, &mut resolve).unwrap_or(false)
+    }
+
+    /// Like [`Template::matches_with`], but tells a non-match from a variable that could not
+    /// be resolved (`None`), which makes IAM disregard the whole statement: a `NotResource`
+    /// with an unresolvable variable must not start to apply.
+    pub fn try_matches_with<'v>(
+        &self,
+        input: &str,
+        mut resolve: impl FnMut(&str) -> Option<&'v str>,
+    ) -> Option<bool> {
         let parts = match &self.repr {
-            Repr::Static(pattern) => return pattern.matches(input),
+            Repr::Static(pattern) => return Some(pattern.matches(input)),
             Repr::Dynamic(parts) => parts,
         };
+        // Templates are short; assemble the pieces on the stack when they fit, as this runs
+        // on every authorization decision that reaches a statement with variables.
+        const INLINE: usize = 16;
+        if parts.len() <= INLINE {
+            let mut inline = [Piece::AnyRun; INLINE];
+            for (slot, part) in inline.iter_mut().zip(parts.iter()) {
+                *slot = piece_of(part, &mut resolve)?;
+            }
+            let pieces = inline.get(..parts.len())?;
+            return Some(glob_match(pieces, input, false));
+        }
         let mut pieces: Vec<Piece<&str>> = Vec::with_capacity(parts.len());
         for part in parts.iter() {
-            pieces.push(match part {
-                TemplatePart::Literal(s) => Piece::Literal(s.as_str()),
-                TemplatePart::AnyRun => Piece::AnyRun,
-                TemplatePart::AnyChar => Piece::AnyChar,
-                TemplatePart::Variable(v) => match resolve(&v.key).or(v.default.as_deref()) {
-                    // A substituted value is matched literally: a `*` inside a tag value
-                    // must not widen the pattern.
-                    Some(value) => Piece::Literal(value),
-                    None => return false,
-                },
-            });
+            pieces.push(piece_of(part, &mut resolve)?);
         }
-        glob_match(&pieces, input, false)
+        Some(glob_match(&pieces, input, false))
+    }
+
+    /// The one string a template without variables or wildcards stands for.
+    pub fn as_literal(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Static(pattern) => pattern.as_literal(),
+            Repr::Dynamic(_) => None,
+        }
+    }
+
+    /// The parts of a template with variables; `None` for one without.
+    pub(crate) fn dynamic_parts(&self) -> Option<&[TemplatePart]> {
+        match &self.repr {
+            Repr::Static(_) => None,
+            Repr::Dynamic(parts) => Some(parts),
+        }
+    }
+
+    /// Builds a template from parts, as [`Template::parse`] would have produced it.
+    pub(crate) fn from_parts(parts: Vec<TemplatePart>) -> Self {
+        if parts.iter().any(|p| matches!(p, TemplatePart::Variable(_))) {
+            return Template {
+                repr: Repr::Dynamic(parts.into_boxed_slice()),
+            };
+        }
+        let pieces = parts
+            .into_iter()
+            .filter_map(|p| match p {
+                TemplatePart::Literal(s) => Some(Piece::Literal(s)),
+                TemplatePart::AnyRun => Some(Piece::AnyRun),
+                TemplatePart::AnyChar => Some(Piece::AnyChar),
+                TemplatePart::Variable(_) => None,
+            })
+            .collect();
+        Template {
+            repr: Repr::Static(WildcardPattern::from_pieces(
+                pieces,
+                CaseSensitivity::Sensitive,
+            )),
+        }
     }
 
     /// The string with variables substituted and wildcards kept as plain `*`/`?`, for
@@ -245,6 +296,21 @@ impl fmt::Display for Template {
         }
         Ok(())
     }
+}
+
+/// The wildcard piece for one template part, with a variable replaced by its value (or
+/// default); `None` when it has neither. A substituted value is matched literally: a `*`
+/// inside a tag value must not widen the pattern.
+fn piece_of<'s, 'p: 's, 'v: 's>(
+    part: &'p TemplatePart,
+    resolve: &mut impl FnMut(&str) -> Option<&'v str>,
+) -> Option<Piece<&'s str>> {
+    Some(match part {
+        TemplatePart::Literal(s) => Piece::Literal(s.as_str()),
+        TemplatePart::AnyRun => Piece::AnyRun,
+        TemplatePart::AnyChar => Piece::AnyChar,
+        TemplatePart::Variable(v) => Piece::Literal(resolve(&v.key).or(v.default.as_deref())?),
+    })
 }
 
 fn flush(parts: &mut Vec<TemplatePart>, literal: &mut String) {

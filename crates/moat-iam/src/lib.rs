@@ -486,7 +486,8 @@ mod tests {
                 "PolicyName": "p", "PolicyDocument": "{}", "AssumeRolePolicyDocument": "{}",
                 "AccessKeyId": "AKIAXXXXXXXXXXXXXXXX", "Status": "Active", "Password": "x",
                 "OldPassword": "x", "NewPassword": "x", "VersionId": "v1", "Tags": [], "TagKeys": [],
-                "AccountAlias": "a", "Description": "d"
+                "AccountAlias": "a", "Description": "d",
+                "PermissionsBoundary": "arn:aws:iam::aws:policy/ReadOnlyAccess"
             });
             let req = Request::from_value(op, input).unwrap().unwrap();
             let p = Iam::prepare(req);

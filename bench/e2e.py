@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""End-to-end benchmark: GetUser and ListUsers (100 users) requests/s and p99 on loopback.
+"""End-to-end benchmark: GetUser and ListUsers (100 users) requests/s and p99 on loopback, and
+CreateUser (a fresh user per request: a durable write, with its audit event in the same
+transaction) for Moat.
 
 Moat, moto_server and a bare hyper hello-world server each run pinned to core 0; the signing
 load generator (bench/loadgen) runs pinned to core 1. Also measures Moat's start-up time and idle
 memory. Prints a Markdown table.
 
     python3 bench/e2e.py [--seconds 10] [--connections 16]
+    # Two Moat builds side by side (e.g. before and after a change), Moat only:
+    python3 bench/e2e.py --moat-only --moat-bin before=/path/moat --moat-bin after=target/release/moat
 """
 
 import argparse
@@ -63,16 +67,30 @@ def iam(endpoint):
     )
 
 
-def load(port, body, label, args):
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def load(port, body, label, args, seconds=None, pid=None):
+    seconds = seconds or args.seconds
+    before = cpu_ticks(pid) if pid else None
     out = subprocess.run(
         [
             "taskset", "-c", "1", os.path.join(TARGET, "release", "moat-loadgen"),
             "--target", f"127.0.0.1:{port}", "--body", body, "--label", label,
-            "--seconds", str(args.seconds), "--connections", str(args.connections),
+            "--seconds", str(seconds), "--connections", str(args.connections),
         ],
         check=True, capture_output=True, text=True,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
+    if pid:
+        # Server CPU per request over the run and its one-second warm-up: steadier than
+        # requests/s when other work shares the machine.
+        ticks = cpu_ticks(pid) - before
+        served = result["requests"] * (seconds + 1) / seconds
+        result["cpu_us"] = round(ticks * 1e6 / os.sysconf("SC_CLK_TCK") / max(served, 1), 1)
     print(json.dumps(result), flush=True)
     return result
 
@@ -82,6 +100,11 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--moat-bin", action="append", default=[], metavar="LABEL=PATH",
+                    help="Moat binaries to measure (repeatable) [default: moat=target/release/moat]")
+    ap.add_argument("--moat-only", action="store_true", help="skip moto and hyper")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure each Moat binary this many times, alternating")
     args = ap.parse_args()
     if not args.skip_build:
         subprocess.run(["cargo", "build", "--release", "-p", "moat", "-p", "moat-loadgen"],
@@ -91,31 +114,64 @@ def main():
     list_users = "Action=ListUsers&Version=2010-05-08"
     results = {}
 
-    # Moat
+    binaries = [b.split("=", 1) for b in args.moat_bin] or [
+        ["moat", os.path.join(TARGET, "release", "moat")]]
+    for round_no in range(args.rounds):
+        for label, binary in binaries:
+            suffix = f" #{round_no + 1}" if args.rounds > 1 else ""
+            moat_results = bench_moat(label, binary, get_user, list_users, args)
+            for name, r in moat_results.items():
+                results[name + suffix] = r
+
+    if not args.moat_only:
+        bench_others(results, get_user, list_users, args)
+
+    print(f"\nCommand: python3 bench/e2e.py {' '.join(sys.argv[1:])}")
+    print(f"Machine: {os.cpu_count()} cores; server on core 0, load generator on core 1\n")
+    print("| target | requests/s | p50 µs | p99 µs | errors | server CPU µs/request |")
+    print("|---|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['rps']:.0f} | {r['p50_us']} | {r['p99_us']} | {r['errors']} "
+              f"| {r.get('cpu_us', '')} |")
+    return 0
+
+
+def bench_moat(label, binary, get_user, list_users, args):
+    results = {}
     data = tempfile.mkdtemp(prefix="moat-bench-")
     port = free_port()
     env = dict(os.environ, MOAT_ACCOUNT_ID="123456789012", MOAT_ROOT_ACCESS_KEY_ID=KEY,
                MOAT_ROOT_SECRET_ACCESS_KEY=SECRET, RUST_LOG="warn")
-    t0 = time.monotonic()
     moat = subprocess.Popen(
-        ["taskset", "-c", "0", os.path.join(TARGET, "release", "moat"), "serve",
-         "--data-dir", data, "--listen", f"127.0.0.1:{port}"],
+        ["taskset", "-c", "0", binary, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         startup = wait_http(f"http://127.0.0.1:{port}/health")
         time.sleep(0.5)
         idle = rss_mb(moat.pid)
+        # A fresh user per request, for at most 2 s (plus warm-up): IAM's quota is 5,000
+        # users, and a refused CreateUser writes nothing.
+        create = "Action=CreateUser&Version=2010-05-08&UserName=load{n}"
+        results[f"{label} CreateUser"] = load(port, create, f"{label} CreateUser", args,
+                                              seconds=min(args.seconds, 2), pid=moat.pid)
         client = iam(f"http://127.0.0.1:{port}")
         for i in range(100):
             client.create_user(UserName=f"u{i:03d}")
-        results["moat GetUser"] = load(port, get_user, "moat GetUser", args)
-        results["moat ListUsers"] = load(port, list_users, "moat ListUsers", args)
+        results[f"{label} GetUser"] = load(port, get_user, f"{label} GetUser", args, pid=moat.pid)
+        results[f"{label} ListUsers"] = load(port, list_users, f"{label} ListUsers", args,
+                                             pid=moat.pid)
         loaded = rss_mb(moat.pid)
+        print(json.dumps({"label": label, "startup_s": round(startup, 3),
+                          "idle_rss_mb": round(idle, 1), "loaded_rss_mb": round(loaded, 1)}),
+              flush=True)
     finally:
         moat.terminate()
         moat.wait()
         shutil.rmtree(data, ignore_errors=True)
+    return results
 
+
+def bench_others(results, get_user, list_users, args):
     # moto_server
     port = free_port()
     moto = subprocess.Popen(["taskset", "-c", "0", "moto_server", "-p", str(port)],
@@ -142,18 +198,12 @@ def main():
         hello.terminate()
         hello.wait()
 
-    print(f"\nCommand: python3 bench/e2e.py --seconds {args.seconds} --connections {args.connections}")
-    print(f"Machine: {os.cpu_count()} cores; server on core 0, load generator on core 1\n")
-    print("| target | requests/s | p50 µs | p99 µs | errors |")
-    print("|---|---|---|---|---|")
-    for name, r in results.items():
-        print(f"| {name} | {r['rps']:.0f} | {r['p50_us']} | {r['p99_us']} | {r['errors']} |")
-    for op in ("GetUser", "ListUsers"):
-        m, o = results[f"moat {op}"]["rps"], results[f"moto {op}"]["rps"]
-        print(f"\n{op}: Moat/moto = {m / max(o, 1):.0f}x", end="")
-    print(f"\nGetUser: Moat/hyper hello = {results['moat GetUser']['rps'] / max(results['hyper hello']['rps'], 1):.2f}")
-    print(f"\nStart-up to /health 200: {startup * 1000:.0f} ms; idle RSS {idle:.1f} MB; RSS after load {loaded:.1f} MB")
-    return 0
+    if "moat GetUser" in results:
+        for op in ("GetUser", "ListUsers"):
+            m, o = results[f"moat {op}"]["rps"], results[f"moto {op}"]["rps"]
+            print(f"{op}: Moat/moto = {m / max(o, 1):.0f}x")
+        ratio = results["moat GetUser"]["rps"] / max(results["hyper hello"]["rps"], 1)
+        print(f"GetUser: Moat/hyper hello = {ratio:.2f}")
 
 
 if __name__ == "__main__":

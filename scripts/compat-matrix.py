@@ -7,7 +7,10 @@ import os
 import re
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVICES = [("iam", "IAM", "crates/moat-iam/src/operations.rs")]
+SERVICES = [
+    ("iam", "IAM", "crates/moat-iam/src/operations.rs"),
+    ("cloudtrail", "CloudTrail", "crates/moat-cloudtrail/src/operations.rs"),
+]
 
 
 def served(path):

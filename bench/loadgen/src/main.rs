@@ -2,8 +2,9 @@
 //!
 //! Each connection sends one request, waits for the response, and repeats, for a fixed time.
 //! The request is signed once per run (the server still verifies every request in full; the
-//! signature stays valid inside AWS's 15-minute window). Prints requests/s and latency
-//! percentiles as one JSON line.
+//! signature stays valid inside AWS's 15-minute window), unless the body holds `{n}`: then each
+//! request gets the next number there (e.g. a fresh user name for CreateUser) and is signed on
+//! its own. Prints requests/s and latency percentiles as one JSON line.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,8 @@ struct Args {
     /// host:port of the server.
     #[arg(long)]
     target: String,
-    /// Form body of the request, e.g. `Action=GetUser&Version=2010-05-08&UserName=u1`.
+    /// Form body of the request, e.g. `Action=GetUser&Version=2010-05-08&UserName=u1`. A `{n}`
+    /// in it is replaced by a number unique to each request.
     #[arg(long)]
     body: String,
     #[arg(long, default_value = "AKIAMOATTESTROOT0001")]
@@ -39,7 +41,29 @@ struct Args {
     label: String,
 }
 
-fn build_request(args: &Args) -> anyhow::Result<Vec<u8>> {
+/// The request bytes: signed once, or per request when the body varies.
+enum Requests {
+    Fixed(Vec<u8>),
+    Numbered {
+        args: std::sync::Arc<Args>,
+        next: std::sync::atomic::AtomicU64,
+    },
+}
+
+impl Requests {
+    fn next(&self) -> anyhow::Result<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Requests::Fixed(raw) => Ok(std::borrow::Cow::Borrowed(raw)),
+            Requests::Numbered { args, next } => {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let body = args.body.replace("{n}", &n.to_string());
+                build_request(args, &body).map(std::borrow::Cow::Owned)
+            }
+        }
+    }
+}
+
+fn build_request(args: &Args, body: &str) -> anyhow::Result<Vec<u8>> {
     let mut headers = http::HeaderMap::new();
     headers.insert(http::header::HOST, args.target.parse()?);
     headers.insert(
@@ -55,7 +79,7 @@ fn build_request(args: &Args) -> anyhow::Result<Vec<u8>> {
         time: time::OffsetDateTime::now_utc(),
         payload: moat_sigv4::PayloadSigning::Hash,
     };
-    moat_sigv4::sign_request("POST", "/", "", &mut headers, args.body.as_bytes(), &params)
+    moat_sigv4::sign_request("POST", "/", "", &mut headers, body.as_bytes(), &params)
         .map_err(|e| anyhow::anyhow!("signing failed: {e}"))?;
     let mut raw = Vec::new();
     raw.extend_from_slice(b"POST / HTTP/1.1\r\n");
@@ -65,8 +89,8 @@ fn build_request(args: &Args) -> anyhow::Result<Vec<u8>> {
         raw.extend_from_slice(v.as_bytes());
         raw.extend_from_slice(b"\r\n");
     }
-    raw.extend_from_slice(format!("content-length: {}\r\n\r\n", args.body.len()).as_bytes());
-    raw.extend_from_slice(args.body.as_bytes());
+    raw.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
+    raw.extend_from_slice(body.as_bytes());
     Ok(raw)
 }
 
@@ -121,7 +145,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 async fn worker(
     target: String,
-    request: std::sync::Arc<Vec<u8>>,
+    requests: std::sync::Arc<Requests>,
     warmup_until: Instant,
     until: Instant,
 ) -> anyhow::Result<(Vec<u32>, u64)> {
@@ -141,6 +165,7 @@ async fn worker(
         }
         // Servers without keep-alive (moto's werkzeug says `Connection: close`) cost a new
         // connection per request; that cost is part of what they serve.
+        let request = requests.next()?;
         let exchange = async {
             stream.write_all(&request).await?;
             read_response(&mut stream, &mut buf).await
@@ -172,8 +197,15 @@ fn percentile(sorted: &[u32], p: f64) -> u32 {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let request = std::sync::Arc::new(build_request(&args)?);
+    let args = std::sync::Arc::new(Args::parse());
+    let requests = std::sync::Arc::new(if args.body.contains("{n}") {
+        Requests::Numbered {
+            args: args.clone(),
+            next: std::sync::atomic::AtomicU64::new(0),
+        }
+    } else {
+        Requests::Fixed(build_request(&args, &args.body)?)
+    });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -184,7 +216,7 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..args.connections {
             tasks.push(tokio::spawn(worker(
                 args.target.clone(),
-                request.clone(),
+                requests.clone(),
                 warmup_until,
                 until,
             )));

@@ -1,5 +1,7 @@
 //! The Moat server: listener, TLS, limits, `/health`, `/metrics`, and the AWS request pipeline.
 
+pub mod audit;
+mod cloudtrail_service;
 mod iam_service;
 mod metrics;
 pub mod node;
@@ -59,6 +61,8 @@ pub struct State {
     pub(crate) region: String,
     pub(crate) key_cache: SigningKeyCache,
     pub(crate) metrics: metrics::Metrics,
+    /// Events of calls that change nothing, on their way to the trail.
+    pub(crate) audit: audit::AuditQueue,
     limits: Limits,
     key_use: Mutex<HashMap<String, Instant>>,
     ready: std::sync::atomic::AtomicBool,
@@ -83,6 +87,8 @@ const CREDENTIAL_CACHE_CAPACITY: usize = 10_000;
 const KEY_USE_INTERVAL: Duration = Duration::from_secs(60);
 
 impl State {
+    /// Builds the shared state and starts the audit writer; call it inside the tokio runtime
+    /// that will serve.
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
@@ -93,6 +99,15 @@ impl State {
             iam: Iam::new(store.clone()),
         });
         services.insert(iam.signing_name(), iam);
+        let cloudtrail: Arc<dyn Service> = Arc::new(cloudtrail_service::CloudTrailService {
+            cloudtrail: moat_cloudtrail::CloudTrail::new(store.clone()),
+        });
+        services.insert(cloudtrail.signing_name(), cloudtrail);
+        let audit = audit::AuditQueue::start(
+            store.clone(),
+            clock.clone(),
+            audit::AuditQueueConfig::default(),
+        )?;
         Ok(State {
             services,
             store,
@@ -100,6 +115,7 @@ impl State {
             region: config.region.clone(),
             key_cache: SigningKeyCache::new(),
             metrics: metrics::Metrics::new().map_err(|e| ServerError::Metrics(e.to_string()))?,
+            audit,
             limits: config.limits.clone(),
             key_use: Mutex::new(HashMap::new()),
             ready: std::sync::atomic::AtomicBool::new(true),
@@ -185,6 +201,8 @@ pub enum ServerError {
     Metrics(String),
     #[error("listener failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the server state must be built inside a tokio runtime (it starts the audit writer)")]
+    NoRuntime,
 }
 
 /// Binds the listener; separate from `serve` so start-up errors surface before the banner.
@@ -276,6 +294,8 @@ pub async fn serve(
         () = graceful.shutdown() => tracing::info!("all requests finished"),
         () = tokio::time::sleep(drain) => tracing::warn!("gave up waiting for requests in flight"),
     }
+    // Queued audit events are committed, and the trail's head is signed into a digest.
+    state.audit.shutdown().await;
     Ok(())
 }
 

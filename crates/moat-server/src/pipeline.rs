@@ -1,6 +1,10 @@
 //! The one path every AWS request takes: limits, route, authenticate, decode, authorize,
-//! execute, encode. Synchronous: it runs on the blocking pool after the body is read, since
-//! signature checks and the embedded database are CPU and disk work.
+//! execute, audit, encode. Reads run on the async workers (a few microseconds against the
+//! embedded database); writes, which wait for a disk sync, on the blocking pool.
+//!
+//! Every call whose access key is known yields one audit event (`crate::audit`): a write's
+//! event is appended inside the write's own transaction, so it commits with the change or the
+//! call fails; every other event is queued for a group commit before the response is sent.
 
 use std::time::Instant;
 
@@ -11,6 +15,7 @@ use moat_types::Principal;
 use moat_wire::{query, AwsError, CommonError, ErrorResponse, Protocol, ServiceModel};
 use serde_json::Value;
 
+use crate::audit::{AuditDraft, Outcome};
 use crate::service::{CallContext, Service};
 use crate::State;
 
@@ -75,6 +80,7 @@ pub async fn handle(state: std::sync::Arc<State>, req: Incoming) -> Reply {
     let state = state.as_ref();
     let started = Instant::now();
     let request_id = new_request_id();
+    let now = state.clock.now();
     let is_json = req.headers.contains_key("x-amz-target");
     let auth = moat_sigv4::parse(&parts(&req));
     let scope_service = auth.as_ref().ok().map(|a| a.scope.service.clone());
@@ -86,7 +92,23 @@ pub async fn handle(state: std::sync::Arc<State>, req: Incoming) -> Reply {
         .clone()
         .unwrap_or_else(|| "unknown".to_owned());
 
-    let outcome = run(state, &req, auth, &request_id, service.clone()).await;
+    let user_agent = req
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mut draft = AuditDraft::new(&request_id, now, req.source_ip, user_agent, &state.region);
+    let outcome = run(
+        state,
+        &req,
+        auth,
+        &request_id,
+        service.clone(),
+        now,
+        &mut draft,
+    )
+    .await;
+    let outcome = audit(state, &req, draft, outcome).await;
     let elapsed = started.elapsed().as_secs_f64();
     match outcome {
         Ok((operation, body, content_type)) => {
@@ -197,12 +219,71 @@ fn sigv4_failure(e: &SigV4Error) -> Failure {
 
 type Served = (String, Bytes, &'static str);
 
+/// Records the call's event unless its write transaction already did. A call whose event
+/// cannot be queued is refused: a read's data is not handed out unaudited.
+async fn audit(
+    state: &State,
+    req: &Incoming,
+    mut draft: AuditDraft,
+    outcome: Result<Served, Failure>,
+) -> Result<Served, Failure> {
+    if draft.recorded || draft.principal.is_none() {
+        return outcome;
+    }
+    if draft.operation.is_none() {
+        draft.operation = draft.model.and_then(|m| peek_operation(m, req));
+    }
+    let event = match &outcome {
+        Ok(_) => draft.event(Outcome::Success(None)),
+        Err(f) => draft.event(Outcome::Failure(&f.error)),
+    };
+    let Some(event) = event else {
+        return outcome;
+    };
+    match state.audit.record(event).await {
+        Ok(()) => outcome,
+        Err(e) => {
+            tracing::error!(request_id = %draft.request_id, error = %e, "cannot queue an audit event; refusing the call");
+            match outcome {
+                Ok((operation, ..)) => Err(Failure {
+                    error: ErrorResponse::from_error(&CommonError::ServiceUnavailable),
+                    operation: Some(operation),
+                }),
+                Err(f) => Err(f),
+            }
+        }
+    }
+}
+
+/// The operation a request names, read without decoding it, for the events of calls refused
+/// before decoding (bad signature, skew).
+fn peek_operation(model: &ServiceModel, req: &Incoming) -> Option<String> {
+    match model.protocol {
+        Protocol::Query => {
+            let from = |bytes: &[u8]| {
+                form_urlencoded::parse(bytes)
+                    .find(|(k, _)| k == "Action")
+                    .map(|(_, v)| v.into_owned())
+            };
+            from(req.query.as_bytes()).or_else(|| from(&req.body))
+        }
+        Protocol::Json => req
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.rsplit_once('.'))
+            .map(|(_, op)| op.to_owned()),
+    }
+}
+
 async fn run(
     state: &State,
     req: &Incoming,
     auth: Result<moat_sigv4::Authorization, SigV4Error>,
     request_id: &str,
     service: Option<std::sync::Arc<dyn Service>>,
+    now: time::OffsetDateTime,
+    draft: &mut AuditDraft,
 ) -> Result<Served, Failure> {
     if req.method != Method::POST && req.method != Method::GET {
         return Err(CommonError::UnsupportedMethod(req.method.to_string()).into());
@@ -213,14 +294,21 @@ async fn run(
     let Some(service) = service else {
         return Err(CommonError::UnknownService(auth.scope.service.clone()).into());
     };
+    draft.service = Some(service.signing_name());
+    draft.model = Some(service.model());
 
-    let now = state.clock.now();
     let options = VerifyOptions {
         region: Some(state.region.clone()),
         service: Some(service.signing_name().to_owned()),
         ..VerifyOptions::default()
     };
-    auth.check(now, &options).map_err(|e| sigv4_failure(&e))?;
+    if let Err(e) = auth.check(now, &options) {
+        // Refused before the key is needed; still, a known key's owner gets the event.
+        if let Ok(Some(c)) = state.credential(&auth.access_key_id) {
+            draft.principal = Some(c.principal.clone());
+        }
+        return Err(sigv4_failure(&e));
+    }
     if auth.session_token.is_some() {
         // Temporary credentials arrive with STS; until then no session token is valid.
         return Err(CommonError::InvalidClientTokenId.into());
@@ -228,6 +316,10 @@ async fn run(
     let credential = state
         .credential(&auth.access_key_id)
         .map_err(|e| internal(request_id, &e))?;
+    if let Some(c) = &credential {
+        // An inactive key or a bad signature is recorded against the key's owner.
+        draft.principal = Some(c.principal.clone());
+    }
     let Some(credential) = credential.filter(|c| c.active) else {
         return Err(CommonError::InvalidClientTokenId.into());
     };
@@ -243,10 +335,13 @@ async fn run(
     state.note_key_use(&principal.access_key_id, service.signing_name());
 
     let model = service.model();
-    let (operation, input) = match model.protocol {
-        Protocol::Query => decode_query(model, req)?,
-        Protocol::Json => decode_json(model, req)?,
+    let decoded = match model.protocol {
+        Protocol::Query => decode_query(model, req),
+        Protocol::Json => decode_json(model, req),
     };
+    let (operation, input) = decoded.inspect_err(|f| draft.operation.clone_from(&f.operation))?;
+    draft.operation = Some(operation.clone());
+    draft.input = Some(input.clone());
     let with_op = |error: ErrorResponse| Failure {
         error,
         operation: Some(operation.clone()),
@@ -257,8 +352,17 @@ async fn run(
             &CommonError::InvalidAction(operation.clone(), model.api_version.clone()),
         )));
     };
+    draft.read_only = Some(prepared.read_only());
 
     authorize(&principal, prepared.as_ref()).map_err(with_op)?;
+
+    if prepared.reads_audit_trail() {
+        // Commit the events still queued so the lookup sees every call answered before it.
+        state.audit.flush().await.map_err(|e| {
+            tracing::error!(request_id, error = %e, "cannot flush the audit queue");
+            with_op(ErrorResponse::from_error(&CommonError::ServiceUnavailable))
+        })?;
+    }
 
     let output = if prepared.read_only() {
         // Reads are a few microseconds against the embedded database: run them here rather
@@ -270,23 +374,44 @@ async fn run(
         };
         prepared.execute(&ctx).map_err(with_op)?
     } else {
-        // Writes wait for the disk sync; keep that off the async workers.
+        // Writes wait for the disk sync; keep that off the async workers. The call's event is
+        // appended in the same transaction as its change: both commit, or neither does.
         let owned_id = request_id.to_owned();
         let generation = state.credentials_generation.clone();
+        let store = state.store.clone();
+        let tx_draft = draft.clone();
         let result = tokio::task::spawn_blocking(move || {
             let ctx = CallContext {
                 principal: &principal,
                 now,
                 request_id: &owned_id,
             };
-            let result = prepared.execute(&ctx);
+            let result = store.write_scope(
+                || prepared.execute(&ctx),
+                |tx, output| match tx_draft.event(Outcome::Success(output.as_ref())) {
+                    Some(event) => tx.append_audit(&[event]).map(|_| ()),
+                    None => Ok(()),
+                },
+            );
             // Any write may change a key, a user or a name: cached credentials are stale.
             generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             result
         })
         .await
         .map_err(|e| internal(request_id, &e))?;
-        result.map_err(with_op)?
+        match result {
+            Ok(Ok(output)) => {
+                draft.recorded = true;
+                output
+            }
+            Ok(Err(e)) => return Err(with_op(e)),
+            // Fail closed: the change was rolled back with its event.
+            Err(e) => {
+                let mut failure = internal(request_id, &e);
+                failure.operation = Some(operation.clone());
+                return Err(failure);
+            }
+        }
     };
     let (body, content_type) = match model.protocol {
         Protocol::Query => (

@@ -33,8 +33,15 @@ pub trait PreparedCall: Send {
     /// `service:Operation`.
     fn action(&self) -> String;
     fn read_only(&self) -> bool;
+    /// Whether the call reads the audit trail: events still queued are committed before it
+    /// runs, so a lookup sees every call answered before it.
+    fn reads_audit_trail(&self) -> bool {
+        false
+    }
     /// The resource ARN the action applies to (may read storage to find an entity's path).
     fn resource_arn(&self, principal: &Principal) -> String;
     /// Runs the operation in one storage transaction; the output as a value for the encoder.
+    /// For a write, the pipeline holds that transaction open around this call (a write scope)
+    /// and appends the call's audit event to it before it commits.
     fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse>;
 }

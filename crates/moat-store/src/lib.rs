@@ -6,12 +6,19 @@
 //! Every operation is one transaction: `read` runs on a snapshot, `write` commits or rolls
 //! back as a whole, and a committed write is on disk (WAL, `synchronous=FULL`) before it is
 //! acknowledged.
+//!
+//! The audit trail (`audit`) lives in the same database: a mutating call's event is appended in
+//! the call's own transaction through [`Store::write_scope`], and batches of other events
+//! through [`Store::append_audit`].
 
+pub mod audit;
+mod audit_sqlite;
 pub mod secrets;
 mod sqlite;
 
 use std::path::Path;
 
+pub use audit::{AuditEvent, AuditResource, LookupFilter, LookupPage, LookupQuery, VerifyError};
 pub use secrets::{RootKey, SecretError};
 pub use sqlite::{ReadTx, WriteTx};
 
@@ -45,6 +52,8 @@ pub enum StoreError {
     WrongRootKey,
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error("a write scope cannot open inside another on the same thread")]
+    NestedScope,
 }
 
 /// A record type: its kind names the collection it lives in.
@@ -132,10 +141,56 @@ impl Store {
         self.inner.write(f)
     }
 
+    /// Runs `body` with one transaction held open: every `write` that `body` makes on this
+    /// thread joins it (as a savepoint) instead of committing alone. If `body` succeeds,
+    /// `finish` runs in the same transaction with its result (to append the call's audit event)
+    /// and the whole commits once; if either fails, everything rolls back. The outer `Err` is a
+    /// storage failure (including `finish`'s); the inner result is `body`'s.
+    ///
+    /// `body` must not wait for writes made on other threads: they queue behind this one.
+    pub fn write_scope<T, E>(
+        &self,
+        body: impl FnOnce() -> Result<T, E>,
+        finish: impl FnOnce(&mut WriteTx<'_>, &T) -> Result<(), StoreError>,
+    ) -> Result<Result<T, E>, StoreError> {
+        self.inner.write_scope(body, finish)
+    }
+
+    /// Appends a batch of events to the audit trail in a transaction of its own (one commit
+    /// for the batch). Returns the trail's new length.
+    pub fn append_audit(&self, events: &[AuditEvent]) -> Result<u64, StoreError> {
+        self.write(|tx| tx.append_audit(events))
+    }
+
+    /// Signs a digest of the trail's current head, unless one exists already; returns the
+    /// number of events it covers when it wrote one.
+    pub fn audit_checkpoint(&self, now_ms: i64) -> Result<Option<u64>, StoreError> {
+        self.inner.audit_checkpoint(now_ms)
+    }
+
+    /// One page of an account's audit events, newest first.
+    pub fn lookup_audit(&self, query: &LookupQuery) -> Result<LookupPage, StoreError> {
+        self.inner.audit_lookup(query)
+    }
+
+    /// The number of events in the audit trail.
+    pub fn audit_length(&self) -> Result<u64, StoreError> {
+        self.inner.audit_length()
+    }
+
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.inner.schema_version()
     }
+}
+
+/// Checks the whole audit trail of the embedded database in `data_dir` without changing it:
+/// every event's hash and link, its indexed copies, the digests and the signed head.
+pub fn verify_audit_sqlite(
+    data_dir: &Path,
+    root_key: &RootKey,
+) -> Result<audit::VerifyReport, VerifyError> {
+    audit_sqlite::verify(&data_dir.join("moat.db"), root_key)
 }
 
 /// The migrations, numbered from 1; each backend carries the same list.
@@ -149,4 +204,48 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, account, key)
     ) WITHOUT ROWID;
     CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;",
+    // 2: the audit trail. Events are chained by `prev`/`hash` (see `audit`); the other columns
+    // copy fields for lookups. Triggers refuse updates and deletes of events and digests; the
+    // signed head is the one row that changes, and only forward.
+    "CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        event_time INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        event_name TEXT NOT NULL,
+        event_source TEXT NOT NULL,
+        read_only INTEGER NOT NULL,
+        username TEXT NOT NULL,
+        access_key_id TEXT NOT NULL,
+        resources TEXT NOT NULL,
+        prev BLOB NOT NULL,
+        hash BLOB NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX audit_events_by_time ON audit_events (account, event_time, seq);
+    CREATE TABLE audit_digests (
+        seq INTEGER PRIMARY KEY,
+        created INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        signature BLOB NOT NULL
+    );
+    CREATE TABLE audit_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        signature BLOB NOT NULL
+    );
+    CREATE TRIGGER audit_events_append_only_u BEFORE UPDATE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_events_append_only_d BEFORE DELETE ON audit_events
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_digests_append_only_u BEFORE UPDATE ON audit_digests
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_digests_append_only_d BEFORE DELETE ON audit_digests
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head
+        WHEN NEW.seq < OLD.seq
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_head_kept BEFORE DELETE ON audit_head
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
 ];

@@ -1,22 +1,46 @@
 //! The embedded SQLite backend: one writer connection, a few reader connections, WAL.
+//!
+//! The writer connection sits behind a reentrant lock so that a write scope (see
+//! [`Sqlite::write_scope`]) can hold one transaction open while the code it runs makes its own
+//! `write` calls on the same thread: those join the open transaction as savepoints instead of
+//! committing, and the scope then appends to the audit trail and commits once.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use parking_lot::ReentrantMutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use crate::{Reader, Record, RootKey, StoreError, Writer, MIGRATIONS};
+use crate::audit::{AuditEvent, LookupPage, LookupQuery, Signer};
+use crate::{audit_sqlite, Reader, Record, RootKey, StoreError, Writer, MIGRATIONS};
 
 const READERS: usize = 4;
-const ROOT_KEY_CHECK: &str = "root-key-check";
-const ROOT_KEY_CHECK_PLAINTEXT: &[u8] = b"moat root key check v1";
+pub(crate) const ROOT_KEY_CHECK: &str = "root-key-check";
+pub(crate) const ROOT_KEY_CHECK_PLAINTEXT: &[u8] = b"moat root key check v1";
+
+/// The writer connection and whether a write scope has a transaction open on it.
+struct WriterConn {
+    conn: Connection,
+    in_scope: Cell<bool>,
+}
 
 pub(crate) struct Sqlite {
-    writer: Mutex<Connection>,
+    writer: ReentrantMutex<WriterConn>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     root_key: RootKey,
+    signer: Signer,
+}
+
+/// Clears the scope flag however the scope's body ends (an unwinding panic included).
+struct ScopeFlag<'a>(&'a Cell<bool>);
+
+impl Drop for ScopeFlag<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
 }
 
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
@@ -37,6 +61,8 @@ impl Sqlite {
         let writer = Connection::open_with_flags(path, flags)?;
         configure(&writer)?;
         migrate(&writer)?;
+        check_root_key(&writer, &root_key)?;
+        let signer = audit_sqlite::init(&writer, &root_key)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -46,64 +72,44 @@ impl Sqlite {
             r.busy_timeout(std::time::Duration::from_secs(10))?;
             readers.push(Mutex::new(r));
         }
-        let db = Sqlite {
-            writer: Mutex::new(writer),
+        Ok(Sqlite {
+            writer: ReentrantMutex::new(WriterConn {
+                conn: writer,
+                in_scope: Cell::new(false),
+            }),
             readers,
             next_reader: AtomicUsize::new(0),
             root_key,
-        };
-        db.check_root_key()?;
-        Ok(db)
+            signer,
+        })
     }
 
     pub(crate) fn open_memory(root_key: RootKey) -> Result<Sqlite, StoreError> {
         let writer = Connection::open_in_memory()?;
         migrate(&writer)?;
-        let db = Sqlite {
-            writer: Mutex::new(writer),
+        check_root_key(&writer, &root_key)?;
+        let signer = audit_sqlite::init(&writer, &root_key)?;
+        Ok(Sqlite {
+            writer: ReentrantMutex::new(WriterConn {
+                conn: writer,
+                in_scope: Cell::new(false),
+            }),
             // An in-memory database is private to its connection, so reads share the writer.
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             root_key,
-        };
-        db.check_root_key()?;
-        Ok(db)
+            signer,
+        })
     }
 
     pub(crate) fn root_key(&self) -> &RootKey {
         &self.root_key
     }
 
-    fn check_root_key(&self) -> Result<(), StoreError> {
-        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let existing: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE name = ?1",
-                params![ROOT_KEY_CHECK],
-                |row| row.get(0),
-            )
-            .optional()?;
-        match existing {
-            Some(sealed) => match self.root_key.open(ROOT_KEY_CHECK, &sealed) {
-                Ok(p) if p.as_slice() == ROOT_KEY_CHECK_PLAINTEXT => Ok(()),
-                _ => Err(StoreError::WrongRootKey),
-            },
-            None => {
-                let sealed = self
-                    .root_key
-                    .seal(ROOT_KEY_CHECK, ROOT_KEY_CHECK_PLAINTEXT)?;
-                conn.execute(
-                    "INSERT INTO meta (name, value) VALUES (?1, ?2)",
-                    params![ROOT_KEY_CHECK, sealed],
-                )?;
-                Ok(())
-            }
-        }
-    }
-
     pub(crate) fn schema_version(&self) -> Result<i64, StoreError> {
-        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+        let w = self.writer.lock();
+        Ok(w.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     pub(crate) fn read<T, E: From<StoreError>>(
@@ -111,8 +117,8 @@ impl Sqlite {
         f: impl FnOnce(&ReadTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         if self.readers.is_empty() {
-            let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-            return f(&ReadTx { conn: &conn });
+            let w = self.writer.lock();
+            return f(&ReadTx { conn: &w.conn });
         }
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         // Take the first idle reader; if all are busy, wait on the one we were dealt.
@@ -152,14 +158,117 @@ impl Sqlite {
         &self,
         f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        let w = self.writer.lock();
+        if w.in_scope.get() {
+            // This thread's write scope holds a transaction open: join it.
+            return self.nested(&w.conn, f);
+        }
+        let tx = rusqlite::Transaction::new_unchecked(&w.conn, TransactionBehavior::Immediate)
             .map_err(|e| E::from(StoreError::from(e)))?;
-        let mut w = WriteTx { conn: &tx };
-        let value = f(&mut w)?;
+        let mut wt = WriteTx {
+            conn: &tx,
+            signer: &self.signer,
+        };
+        let value = f(&mut wt)?;
         tx.commit().map_err(|e| E::from(StoreError::from(e)))?;
         Ok(value)
+    }
+
+    /// A write inside an open scope: a savepoint, undone alone if `f` fails.
+    fn nested<T, E: From<StoreError>>(
+        &self,
+        conn: &Connection,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let sql = |s: &str| {
+            conn.execute_batch(s)
+                .map_err(|e| E::from(StoreError::from(e)))
+        };
+        sql("SAVEPOINT moat_nested")?;
+        let mut wt = WriteTx {
+            conn,
+            signer: &self.signer,
+        };
+        match f(&mut wt) {
+            Ok(value) => {
+                sql("RELEASE moat_nested")?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(undo) =
+                    conn.execute_batch("ROLLBACK TO moat_nested; RELEASE moat_nested")
+                {
+                    tracing::error!(error = %undo, "cannot undo a failed nested write");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn write_scope<T, E>(
+        &self,
+        body: impl FnOnce() -> Result<T, E>,
+        finish: impl FnOnce(&mut WriteTx<'_>, &T) -> Result<(), StoreError>,
+    ) -> Result<Result<T, E>, StoreError> {
+        let w = self.writer.lock();
+        if w.in_scope.get() {
+            return Err(StoreError::NestedScope);
+        }
+        let tx = rusqlite::Transaction::new_unchecked(&w.conn, TransactionBehavior::Immediate)?;
+        w.in_scope.set(true);
+        let flag = ScopeFlag(&w.in_scope);
+        let outcome = body();
+        drop(flag);
+        match outcome {
+            Ok(value) => {
+                let mut wt = WriteTx {
+                    conn: &tx,
+                    signer: &self.signer,
+                };
+                // On error the transaction is dropped, which rolls back the body's writes too.
+                finish(&mut wt, &value)?;
+                tx.commit()?;
+                Ok(Ok(value))
+            }
+            // Dropping the transaction rolls the body's writes back.
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    pub(crate) fn audit_checkpoint(&self, now_ms: i64) -> Result<Option<u64>, StoreError> {
+        self.write(|tx| audit_sqlite::checkpoint(tx.conn, &self.signer, now_ms))
+    }
+
+    pub(crate) fn audit_lookup(&self, query: &LookupQuery) -> Result<LookupPage, StoreError> {
+        self.read(|tx| audit_sqlite::lookup(tx.conn, query))
+    }
+
+    pub(crate) fn audit_length(&self) -> Result<u64, StoreError> {
+        self.read(|tx| audit_sqlite::length(tx.conn))
+    }
+}
+
+fn check_root_key(conn: &Connection, root_key: &RootKey) -> Result<(), StoreError> {
+    let existing: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE name = ?1",
+            params![ROOT_KEY_CHECK],
+            |row| row.get(0),
+        )
+        .optional()?;
+    match existing {
+        Some(sealed) => match root_key.open(ROOT_KEY_CHECK, &sealed) {
+            Ok(p) if p.as_slice() == ROOT_KEY_CHECK_PLAINTEXT => Ok(()),
+            _ => Err(StoreError::WrongRootKey),
+        },
+        None => {
+            let sealed = root_key.seal(ROOT_KEY_CHECK, ROOT_KEY_CHECK_PLAINTEXT)?;
+            conn.execute(
+                "INSERT INTO meta (name, value) VALUES (?1, ?2)",
+                params![ROOT_KEY_CHECK, sealed],
+            )?;
+            Ok(())
+        }
     }
 }
 
@@ -202,6 +311,15 @@ pub struct ReadTx<'a> {
 /// An open write transaction.
 pub struct WriteTx<'a> {
     conn: &'a Connection,
+    signer: &'a Signer,
+}
+
+impl WriteTx<'_> {
+    /// Appends events to the audit trail in this transaction: they commit, or roll back, with
+    /// everything else it holds. Returns the trail's new length.
+    pub fn append_audit(&mut self, events: &[AuditEvent]) -> Result<u64, StoreError> {
+        audit_sqlite::append(self.conn, self.signer, events)
+    }
 }
 
 fn get<R: Record>(conn: &Connection, account: &str, key: &str) -> Result<Option<R>, StoreError> {

@@ -138,6 +138,45 @@ pub fn signed_query(
     raw_http(addr, "POST", "/", &headers, body.as_bytes())
 }
 
+/// A raw SigV4-signed JSON 1.1 call (`X-Amz-Target: {target}`) to `service`, e.g. CloudTrail's
+/// `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`. Returns status and
+/// body.
+pub fn signed_json(
+    addr: SocketAddr,
+    service: &str,
+    target: &str,
+    body: &str,
+    access_key_id: &str,
+    secret: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut headers = http::HeaderMap::new();
+    let host = addr.to_string();
+    headers.insert(
+        http::header::HOST,
+        http::HeaderValue::from_str(&host).map_err(std::io::Error::other)?,
+    );
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    headers.insert(
+        "x-amz-target",
+        http::HeaderValue::from_str(target).map_err(std::io::Error::other)?,
+    );
+    let signing = moat_sigv4::SigningParams {
+        access_key_id,
+        secret_access_key: secret,
+        session_token: None,
+        region: REGION,
+        service,
+        time: time::OffsetDateTime::now_utc(),
+        payload: moat_sigv4::PayloadSigning::Hash,
+    };
+    moat_sigv4::sign_request("POST", "/", "", &mut headers, body.as_bytes(), &signing)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    raw_http(addr, "POST", "/", &headers, body.as_bytes())
+}
+
 /// Sends one HTTP/1.1 request on a fresh connection and reads the whole response.
 pub fn raw_http(
     addr: SocketAddr,

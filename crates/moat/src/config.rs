@@ -25,6 +25,29 @@ pub enum Command {
     /// account and its root user, and prints the root credentials once (also written to
     /// <data-dir>/root-credentials, mode 0600).
     Serve(ServeArgs),
+    /// Work with the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole audit trail of a data directory: every event's hash and its link to the
+    /// one before, the indexed copies of its fields, every signed digest and the signed head.
+    /// Exits non-zero, naming the event, if any event was altered, removed, inserted or
+    /// reordered, or a signature is wrong. Safe to run while the server runs.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The data directory to check [default: ./moat-data].
+    #[arg(long, env = "MOAT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The root key file the data was sealed under [default: <data-dir>/root.key].
+    /// MOAT_ROOT_KEY may hold the key itself instead.
+    #[arg(long, env = "MOAT_ROOT_KEY_FILE", value_name = "FILE")]
+    pub root_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Default)]
@@ -124,7 +147,7 @@ impl ServeConfig {
 }
 
 /// A secret from `NAME`, or from the file named by `NAME_FILE` (which must be private).
-fn secret_env(name: &str) -> anyhow::Result<Option<Zeroizing<String>>> {
+pub fn secret_env(name: &str) -> anyhow::Result<Option<Zeroizing<String>>> {
     if let Ok(v) = std::env::var(name) {
         return Ok(Some(Zeroizing::new(v)));
     }

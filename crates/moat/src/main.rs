@@ -1,6 +1,7 @@
 //! `moat`: the binary. Parses configuration, starts the server, reports start-up problems in one
 //! line.
 
+mod audit;
 mod config;
 
 use std::io::Write as _;
@@ -13,7 +14,7 @@ use clap::Parser as _;
 use moat_server::node::{self, RootKeySource};
 use moat_types::{Clock, SystemClock};
 
-use config::{Cli, Command, LogFormat, ServeConfig};
+use config::{AuditCommand, Cli, Command, LogFormat, ServeConfig};
 
 // Request handling allocates many small, short-lived values; mimalloc serves them several times
 // faster than glibc's allocator under load (see bench/RESULTS.md).
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => config::resolve(args).and_then(run_serve),
+        Command::Audit(AuditCommand::Verify(args)) => audit::verify(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

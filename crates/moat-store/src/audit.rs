@@ -1,0 +1,559 @@
+//! The audit trail: an append-only, hash-chained log of events with signed checkpoints.
+//!
+//! Each event is stored as its canonical bytes (the JSON of [`AuditEvent`]) together with
+//! `prev` (the hash of the event before it; 32 zero bytes for the first) and
+//! `hash = SHA-256(prev || bytes)`. Altering an event breaks its own hash; removing, inserting
+//! or reordering events breaks the link from one event to the next. Hashes alone can be
+//! recomputed by whoever can write the file, so the chain's head is also signed on every
+//! append, and a digest (a signed `(count, chain hash, time)`) is kept every
+//! [`DIGEST_EVERY`] events and whenever [`crate::Store::audit_checkpoint`] runs (the server
+//! does so every minute). Signatures are HMAC-SHA256 under a random key sealed by the root key,
+//! so neither a chain rewritten from scratch nor a truncated one verifies without that key.
+//!
+//! This module is backend-neutral: the types, the hashing and signing, and the verifier's
+//! rules. `audit_sqlite` stores and queries them.
+
+use ring::digest::{Context, SHA256};
+use ring::hmac;
+use serde::{Deserialize, Serialize};
+
+/// A digest is written whenever the chain's length reaches a multiple of this.
+pub const DIGEST_EVERY: u64 = 1000;
+
+/// The `prev` of the first event.
+pub const GENESIS: [u8; 32] = [0u8; 32];
+
+/// The purpose the signing key is sealed under (also its name in `meta`).
+pub(crate) const SIGNING_KEY_PURPOSE: &str = "audit-signing-key";
+
+/// One audited call, as it is chained. The fields besides `cloudtrail_event` are what lookups
+/// filter on; they are copied into indexed columns, and the verifier checks that the copies
+/// still match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    pub event_id: String,
+    /// Milliseconds since the Unix epoch.
+    pub event_time_ms: i64,
+    /// The account whose trail holds the event (CloudTrail's `recipientAccountId`).
+    pub account: String,
+    pub event_source: String,
+    pub event_name: String,
+    pub read_only: bool,
+    /// `root` for the account root, the user name for IAM users.
+    pub username: String,
+    pub access_key_id: String,
+    pub resources: Vec<AuditResource>,
+    /// The CloudTrail record as JSON text, returned verbatim by lookups.
+    pub cloudtrail_event: String,
+}
+
+/// A resource an event names, as LookupEvents reports it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditResource {
+    pub resource_type: String,
+    pub resource_name: String,
+}
+
+impl AuditEvent {
+    /// The bytes that are stored and hashed.
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+}
+
+/// Separators of the indexed resources column: each resource is `RS type US name RS`, so a
+/// lookup matches a whole type (`RS type US`) or a whole name (`US name RS`) with one substring
+/// search. The separators are control characters no IAM name holds; any in a value are
+/// replaced, identically on append and in the verifier.
+pub(crate) const RS: char = '\u{1e}';
+pub(crate) const US: char = '\u{1f}';
+
+fn push_clean(out: &mut String, s: &str) {
+    out.extend(s.chars().map(|c| if c == RS || c == US { '?' } else { c }));
+}
+
+/// The indexed form of an event's resources.
+pub(crate) fn resources_column(resources: &[AuditResource]) -> String {
+    let mut out = String::new();
+    for r in resources {
+        out.push(RS);
+        push_clean(&mut out, &r.resource_type);
+        out.push(US);
+        push_clean(&mut out, &r.resource_name);
+        out.push(RS);
+    }
+    out
+}
+
+/// The search string that matches a resource type in the column.
+pub(crate) fn type_needle(resource_type: &str) -> String {
+    let mut out = String::from(RS);
+    push_clean(&mut out, resource_type);
+    out.push(US);
+    out
+}
+
+/// The search string that matches a resource name in the column.
+pub(crate) fn name_needle(resource_name: &str) -> String {
+    let mut out = String::from(US);
+    push_clean(&mut out, resource_name);
+    out.push(RS);
+    out
+}
+
+/// `SHA-256(prev || bytes)`.
+pub fn chain_hash(prev: &[u8], bytes: &[u8]) -> [u8; 32] {
+    let mut ctx = Context::new(&SHA256);
+    ctx.update(prev);
+    ctx.update(bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+/// One lookup condition; CloudTrail allows one per call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupFilter {
+    EventId(String),
+    EventName(String),
+    ReadOnly(bool),
+    Username(String),
+    ResourceType(String),
+    ResourceName(String),
+    EventSource(String),
+    AccessKeyId(String),
+}
+
+/// A position in newest-first order: lookups continue strictly after (older than) it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub event_time_ms: i64,
+    pub seq: u64,
+}
+
+/// A page of one account's events, newest first.
+#[derive(Debug, Clone)]
+pub struct LookupQuery {
+    pub account: String,
+    /// Inclusive bounds in milliseconds.
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub filter: Option<LookupFilter>,
+    pub after: Option<Cursor>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub event: AuditEvent,
+}
+
+#[derive(Debug, Clone)]
+pub struct LookupPage {
+    pub events: Vec<StoredEvent>,
+    /// Where the next page starts, when there may be one.
+    pub next: Option<Cursor>,
+}
+
+/// Signs the chain's head and digests. Holds the unsealed key; never printed.
+pub(crate) struct Signer {
+    key: hmac::Key,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Signer(<redacted>)")
+    }
+}
+
+impl Signer {
+    pub(crate) fn new(key_bytes: &[u8]) -> Signer {
+        Signer {
+            key: hmac::Key::new(hmac::HMAC_SHA256, key_bytes),
+        }
+    }
+
+    fn head_message(seq: u64, hash: &[u8]) -> Vec<u8> {
+        let mut m = b"moat-audit-head-v1\0".to_vec();
+        m.extend_from_slice(&seq.to_be_bytes());
+        m.extend_from_slice(hash);
+        m
+    }
+
+    fn digest_message(seq: u64, created_ms: i64, hash: &[u8]) -> Vec<u8> {
+        let mut m = b"moat-audit-digest-v1\0".to_vec();
+        m.extend_from_slice(&seq.to_be_bytes());
+        m.extend_from_slice(&created_ms.to_be_bytes());
+        m.extend_from_slice(hash);
+        m
+    }
+
+    pub(crate) fn sign_head(&self, seq: u64, hash: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.key, &Self::head_message(seq, hash))
+            .as_ref()
+            .to_vec()
+    }
+
+    pub(crate) fn sign_digest(&self, seq: u64, created_ms: i64, hash: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.key, &Self::digest_message(seq, created_ms, hash))
+            .as_ref()
+            .to_vec()
+    }
+
+    /// Constant-time checks.
+    pub(crate) fn head_is_valid(&self, seq: u64, hash: &[u8], signature: &[u8]) -> bool {
+        hmac::verify(&self.key, &Self::head_message(seq, hash), signature).is_ok()
+    }
+
+    pub(crate) fn digest_is_valid(
+        &self,
+        seq: u64,
+        created_ms: i64,
+        hash: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        hmac::verify(
+            &self.key,
+            &Self::digest_message(seq, created_ms, hash),
+            signature,
+        )
+        .is_ok()
+    }
+}
+
+/// What a successful verification covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub events: u64,
+    pub digests: u64,
+    /// The time of the newest digest, in milliseconds, if any.
+    pub last_digest_ms: Option<i64>,
+}
+
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        write!(
+            f,
+            "audit trail intact: {} event{}, {} signed digest{}, signed head at event #{}",
+            self.events,
+            plural(self.events),
+            self.digests,
+            plural(self.digests),
+            self.events
+        )
+    }
+}
+
+/// Why the trail does not verify. Each message is one line naming the event.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("this database holds no audit trail (no signing key); it was not written by a moat that audits, or the trail was removed")]
+    NoTrail,
+    #[error("the root key does not match this data directory")]
+    WrongRootKey,
+    #[error("event #{seq} was altered: its hash does not match its contents")]
+    Altered { seq: u64 },
+    #[error("event #{seq} was altered: its indexed `{field}` differs from its record")]
+    IndexAltered { seq: u64, field: &'static str },
+    #[error("event #{seq} is unreadable: {detail}")]
+    Unreadable { seq: u64, detail: String },
+    #[error("event #{seq} was removed (the trail jumps from #{before} to #{after})")]
+    Removed { seq: u64, before: u64, after: u64 },
+    #[error("event #{seq} follows event #{follows} instead of #{expected}: events were reordered, inserted or removed")]
+    Reordered {
+        seq: u64,
+        follows: u64,
+        expected: u64,
+    },
+    #[error("the chain is broken between events #{expected} and #{seq}: an event was altered, inserted or removed")]
+    Unlinked { seq: u64, expected: u64 },
+    #[error("events #{from} to #{to} were removed from the end of the trail (the signed head covers #{to})")]
+    Truncated { from: u64, to: u64 },
+    #[error("event #{from} and later are not covered by the signed head (which ends at #{head}): they were inserted")]
+    Appended { from: u64, head: u64 },
+    #[error("the trail's head signature is invalid")]
+    BadHeadSignature,
+    #[error("the signed head is missing")]
+    NoHead,
+    #[error("the signed head does not match event #{seq}: the trail was rewritten")]
+    HeadMismatch { seq: u64 },
+    #[error("the digest at event #{seq} has an invalid signature")]
+    BadDigestSignature { seq: u64 },
+    #[error("the digest at event #{seq} does not match the chain: events up to #{seq} were altered, removed, inserted or reordered")]
+    DigestMismatch { seq: u64 },
+    #[error(
+        "the digest at event #{seq} covers events that were removed (the trail ends at #{last})"
+    )]
+    DigestBeyondEnd { seq: u64, last: u64 },
+    #[error("cannot read the trail: {0}")]
+    Store(#[from] crate::StoreError),
+}
+
+impl From<rusqlite::Error> for VerifyError {
+    fn from(e: rusqlite::Error) -> Self {
+        VerifyError::Store(crate::StoreError::from(e))
+    }
+}
+
+/// One stored event row as the verifier reads it.
+pub(crate) struct Row {
+    pub seq: u64,
+    pub prev: Vec<u8>,
+    pub hash: Vec<u8>,
+    pub body: Vec<u8>,
+    pub columns: IndexColumns,
+}
+
+/// The copies of an event's fields kept for lookups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IndexColumns {
+    pub account: String,
+    pub event_time_ms: i64,
+    pub event_id: String,
+    pub event_name: String,
+    pub event_source: String,
+    pub read_only: bool,
+    pub username: String,
+    pub access_key_id: String,
+    pub resources: String,
+}
+
+impl IndexColumns {
+    pub(crate) fn of(e: &AuditEvent) -> IndexColumns {
+        IndexColumns {
+            account: e.account.clone(),
+            event_time_ms: e.event_time_ms,
+            event_id: e.event_id.clone(),
+            event_name: e.event_name.clone(),
+            event_source: e.event_source.clone(),
+            read_only: e.read_only,
+            username: e.username.clone(),
+            access_key_id: e.access_key_id.clone(),
+            resources: resources_column(&e.resources),
+        }
+    }
+
+    /// The first field that differs, by name.
+    fn first_difference(&self, other: &IndexColumns) -> Option<&'static str> {
+        if self.account != other.account {
+            Some("account")
+        } else if self.event_time_ms != other.event_time_ms {
+            Some("event_time")
+        } else if self.event_id != other.event_id {
+            Some("event_id")
+        } else if self.event_name != other.event_name {
+            Some("event_name")
+        } else if self.event_source != other.event_source {
+            Some("event_source")
+        } else if self.read_only != other.read_only {
+            Some("read_only")
+        } else if self.username != other.username {
+            Some("username")
+        } else if self.access_key_id != other.access_key_id {
+            Some("access_key_id")
+        } else if self.resources != other.resources {
+            Some("resources")
+        } else {
+            None
+        }
+    }
+}
+
+/// A digest row.
+pub(crate) struct Digest {
+    pub seq: u64,
+    pub created_ms: i64,
+    pub hash: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// The signed head row.
+pub(crate) struct Head {
+    pub seq: u64,
+    pub hash: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// Finds the event whose hash is given (only asked when a link is broken).
+pub(crate) type FindHash<'f> = dyn FnMut(&[u8]) -> Result<Option<u64>, VerifyError> + 'f;
+
+/// Walks the chain in order; the backend feeds it rows and then the head.
+pub(crate) struct Verifier<'a> {
+    signer: &'a Signer,
+    /// Digests by ascending seq, not yet reached.
+    digests: std::collections::VecDeque<Digest>,
+    digest_count: u64,
+    last_digest_ms: Option<i64>,
+    last_seq: u64,
+    last_hash: Vec<u8>,
+}
+
+impl<'a> Verifier<'a> {
+    pub(crate) fn new(signer: &'a Signer, mut digests: Vec<Digest>) -> Result<Self, VerifyError> {
+        digests.sort_by_key(|d| d.seq);
+        for d in &digests {
+            if !signer.digest_is_valid(d.seq, d.created_ms, &d.hash, &d.signature) {
+                return Err(VerifyError::BadDigestSignature { seq: d.seq });
+            }
+        }
+        let digest_count = u64::try_from(digests.len()).unwrap_or(u64::MAX);
+        let last_digest_ms = digests.iter().map(|d| d.created_ms).max();
+        let mut v = Verifier {
+            signer,
+            digests: digests.into(),
+            digest_count,
+            last_digest_ms,
+            last_seq: 0,
+            last_hash: GENESIS.to_vec(),
+        };
+        v.check_digests_at_current()?;
+        Ok(v)
+    }
+
+    /// Checks the next row. `find_hash` locates the event whose hash is given, to tell a
+    /// reordering from a removal; it runs only when a link is broken.
+    pub(crate) fn next(
+        &mut self,
+        row: &Row,
+        find_hash: &mut FindHash<'_>,
+    ) -> Result<(), VerifyError> {
+        let expected = self.last_seq + 1;
+        if chain_hash(&row.prev, &row.body).as_slice() != row.hash.as_slice() {
+            return Err(VerifyError::Altered { seq: row.seq });
+        }
+        if row.prev != self.last_hash {
+            if row.seq > expected {
+                return Err(VerifyError::Removed {
+                    seq: expected,
+                    before: self.last_seq,
+                    after: row.seq,
+                });
+            }
+            return Err(match find_hash(&row.prev)? {
+                Some(follows) => VerifyError::Reordered {
+                    seq: row.seq,
+                    follows,
+                    expected: self.last_seq,
+                },
+                None => VerifyError::Unlinked {
+                    seq: row.seq,
+                    expected: self.last_seq,
+                },
+            });
+        }
+        if row.seq != expected {
+            // Linked correctly but renumbered: something was removed and the rest shifted.
+            return Err(VerifyError::Removed {
+                seq: expected,
+                before: self.last_seq,
+                after: row.seq,
+            });
+        }
+        let event: AuditEvent =
+            serde_json::from_slice(&row.body).map_err(|e| VerifyError::Unreadable {
+                seq: row.seq,
+                detail: e.to_string(),
+            })?;
+        if let Some(field) = IndexColumns::of(&event).first_difference(&row.columns) {
+            return Err(VerifyError::IndexAltered {
+                seq: row.seq,
+                field,
+            });
+        }
+        self.last_seq = row.seq;
+        self.last_hash = row.hash.clone();
+        self.check_digests_at_current()
+    }
+
+    fn check_digests_at_current(&mut self) -> Result<(), VerifyError> {
+        while let Some(d) = self.digests.front() {
+            if d.seq > self.last_seq {
+                break;
+            }
+            if d.seq < self.last_seq || d.hash != self.last_hash {
+                return Err(VerifyError::DigestMismatch { seq: d.seq });
+            }
+            self.digests.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Checks the head against the end of the chain.
+    pub(crate) fn finish(self, head: Option<Head>) -> Result<VerifyReport, VerifyError> {
+        let head = head.ok_or(VerifyError::NoHead)?;
+        if !self
+            .signer
+            .head_is_valid(head.seq, &head.hash, &head.signature)
+        {
+            return Err(VerifyError::BadHeadSignature);
+        }
+        if head.seq > self.last_seq {
+            return Err(VerifyError::Truncated {
+                from: self.last_seq + 1,
+                to: head.seq,
+            });
+        }
+        if head.seq < self.last_seq {
+            return Err(VerifyError::Appended {
+                from: head.seq + 1,
+                head: head.seq,
+            });
+        }
+        if head.hash != self.last_hash {
+            return Err(VerifyError::HeadMismatch { seq: head.seq });
+        }
+        // A digest past a head that checks out: an older signed head was put back after the
+        // events that followed it were removed.
+        if let Some(d) = self.digests.front() {
+            return Err(VerifyError::DigestBeyondEnd {
+                seq: d.seq,
+                last: self.last_seq,
+            });
+        }
+        Ok(VerifyReport {
+            events: self.last_seq,
+            digests: self.digest_count,
+            last_digest_ms: self.last_digest_ms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_hash_is_sha256_of_prev_and_bytes() {
+        let h = chain_hash(&GENESIS, b"abc");
+        let mut input = GENESIS.to_vec();
+        input.extend_from_slice(b"abc");
+        assert_eq!(h.as_slice(), ring::digest::digest(&SHA256, &input).as_ref());
+    }
+
+    #[test]
+    fn signatures_bind_every_field() {
+        let s = Signer::new(&[3u8; 32]);
+        let sig = s.sign_head(5, &[1u8; 32]);
+        assert!(s.head_is_valid(5, &[1u8; 32], &sig));
+        assert!(!s.head_is_valid(6, &[1u8; 32], &sig));
+        assert!(!s.head_is_valid(5, &[2u8; 32], &sig));
+        assert!(!Signer::new(&[4u8; 32]).head_is_valid(5, &[1u8; 32], &sig));
+        let d = s.sign_digest(1000, 77, &[1u8; 32]);
+        assert!(s.digest_is_valid(1000, 77, &[1u8; 32], &d));
+        assert!(!s.digest_is_valid(1000, 78, &[1u8; 32], &d));
+        // A head signature is not a digest signature.
+        assert!(!s.digest_is_valid(5, 0, &[1u8; 32], &sig));
+    }
+
+    #[test]
+    fn signer_debug_hides_the_key() {
+        assert_eq!(
+            format!("{:?}", Signer::new(&[3u8; 32])),
+            "Signer(<redacted>)"
+        );
+    }
+}

@@ -141,6 +141,16 @@ mod tests {
             "a failed put keeps the old boundary"
         );
 
+        // A rename keeps the boundary and its usage count exact.
+        env.ok(
+            "UpdateUser",
+            json!({"UserName": "ann", "NewUserName": "anne"}),
+        );
+        assert_eq!(usage(&env, IAM_READ), json!(1));
+        env.ok(
+            "UpdateUser",
+            json!({"UserName": "anne", "NewUserName": "ann"}),
+        );
         env.ok("DeleteUserPermissionsBoundary", json!({"UserName": "ann"}));
         let u = env.ok("GetUser", json!({"UserName": "ann"}));
         assert!(u["User"].get("PermissionsBoundary").is_none());

@@ -8,9 +8,8 @@ use crate::common::{
     wire_tags, wire_tags_opt, Call,
 };
 use crate::records::{
-    name_key, AccessKeyRecord, AttachedPolicyRecord, BoundaryUsageRecord, EntityKind,
-    GroupMemberRecord, InlinePolicyRecord, LoginProfileRecord, UserAccessKeyRecord,
-    UserGroupRecord, UserRecord,
+    name_key, AccessKeyRecord, AttachedPolicyRecord, EntityKind, GroupMemberRecord,
+    InlinePolicyRecord, LoginProfileRecord, UserAccessKeyRecord, UserGroupRecord, UserRecord,
 };
 use crate::{
     attachments, AttachedPermissionsBoundary, CreateUserRequest, CreateUserResponse,
@@ -194,20 +193,10 @@ fn rename_references(
         tx.delete::<LoginProfileRecord>(&account, &old_lc)?;
         tx.put(&account, &new_lc, &profile)?;
     }
-    let kind = EntityKind::User.key();
     if let Some(u) = find(tx, c.account, old)? {
         if let Some(arn) = &u.permissions_boundary {
-            let old_usage = format!("{arn}|{kind}|{old_lc}");
-            if tx.delete::<BoundaryUsageRecord>(&account, &old_usage)? {
-                tx.put(
-                    &account,
-                    &format!("{arn}|{kind}|{new_lc}"),
-                    &BoundaryUsageRecord {
-                        entity_kind: EntityKind::User,
-                        entity_name: new.to_owned(),
-                    },
-                )?;
-            }
+            attachments::clear_boundary(tx, c, EntityKind::User, old, arn)?;
+            attachments::set_boundary(tx, c, EntityKind::User, new, arn)?;
         }
     }
     Ok(())
@@ -254,7 +243,7 @@ pub fn delete_user(
         return conflict("delete policies");
     }
     if let Some(arn) = &u.permissions_boundary {
-        tx.delete::<BoundaryUsageRecord>(&account, &format!("{arn}|user|{key}"))?;
+        attachments::clear_boundary(tx, c, EntityKind::User, &u.name, arn)?;
     }
     tx.delete::<UserRecord>(&account, &key)?;
     Ok(())

@@ -314,10 +314,12 @@ def test_readme_quickstart_with_aws_cli(server, iam):
     assert iam.get_login_profile(UserName="alice")["LoginProfile"]["UserName"] == "alice"
     assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName="alice")["AccessKeyMetadata"]] == [key["AccessKeyId"]]
 
-    # alice's key authenticates; authorization is root-only for now.
-    with pytest.raises(AwsCliError) as info:
-        aws("iam", "list-users", access_key=key["AccessKeyId"], secret=key["SecretAccessKey"])
-    assert info.value.code == "AccessDenied", info.value.stderr
+    # alice is an administrator through her group: her own key works for the whole of IAM.
+    alice = {"access_key": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
+    listed = aws("iam", "list-users", **alice)["Users"]
+    assert "alice" in [u["UserName"] for u in listed]
+    me = aws("iam", "get-user", **alice)["User"]
+    assert me["Arn"] == f"arn:aws:iam::{ACCOUNT_ID}:user/eng/alice"
 
 
 def test_aws_cli_errors_and_pagination(server, iam, names):

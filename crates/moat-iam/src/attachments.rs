@@ -174,10 +174,6 @@ pub fn boundary_usage_count(
 }
 
 /// The managed policies attached to one entity, in ARN order.
-#[allow(
-    dead_code,
-    reason = "for GetAccountAuthorizationDetails (details.rs), being written concurrently"
-)]
 pub fn attached_policies(
     tx: &impl Reader,
     account: AccountId,

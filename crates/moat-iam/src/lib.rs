@@ -8,6 +8,7 @@ mod access_keys;
 mod account;
 mod attachments;
 pub mod auth;
+pub mod authorization;
 mod boundaries;
 mod common;
 mod details;
@@ -29,8 +30,10 @@ include!(concat!(env!("OUT_DIR"), "/iam_types.rs"));
 use std::sync::OnceLock;
 
 use moat_store::{ReadTx, Reader, Store, WriteTx};
-use moat_types::{iam_arn, AccountId, Principal};
+use moat_types::AccountId;
 use moat_wire::ServiceModel;
+
+pub use authorization::{BoundaryKey, RequestKeys, Target};
 
 static MODEL: OnceLock<Option<ServiceModel>> = OnceLock::new();
 const MODEL_JSON: &str = include_str!("../../../models/iam/service-2.json");
@@ -82,7 +85,65 @@ enum Exec {
 pub struct Prepared {
     pub operation: &'static str,
     pub resource: Resource,
+    /// Condition keys the request's parameters bring.
+    pub keys: RequestKeys,
     exec: Exec,
+}
+
+/// One row of the declaration table: what the operation acts on, the condition keys its
+/// parameters bring, and what it does.
+struct Decl {
+    resource: Resource,
+    keys: RequestKeys,
+    exec: Exec,
+}
+
+/// The condition keys of a row, computed from the request before its behaviour takes it.
+fn keyed(keys: RequestKeys, decl: Decl) -> Decl {
+    Decl { keys, ..decl }
+}
+
+fn k() -> RequestKeys {
+    RequestKeys::default()
+}
+
+impl RequestKeys {
+    /// `aws:RequestTag/*` and `aws:TagKeys` from the tags a request sets.
+    fn tags(mut self, tags: Option<&Vec<Tag>>) -> Self {
+        let tags = tags.map(Vec::as_slice).unwrap_or_default();
+        if !tags.is_empty() {
+            self.request_tags = tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect();
+            self.tag_keys = Some(tags.iter().map(|t| t.key.clone()).collect());
+        }
+        self
+    }
+
+    /// `aws:TagKeys` from the tag keys a request removes.
+    fn tag_keys(mut self, keys: &[String]) -> Self {
+        self.tag_keys = Some(keys.to_vec());
+        self
+    }
+
+    /// `iam:PolicyARN`: the managed policy a request attaches or detaches.
+    fn policy_arn(mut self, arn: &str) -> Self {
+        self.policy_arn = Some(arn.to_owned());
+        self
+    }
+
+    /// `iam:PermissionsBoundary`: the boundary the request sets.
+    fn sets_boundary(mut self, arn: Option<&String>) -> Self {
+        self.boundary = BoundaryKey::Requested(arn.cloned());
+        self
+    }
+
+    /// `iam:PermissionsBoundary`: the boundary the user or role acted on has.
+    fn current_boundary(mut self) -> Self {
+        self.boundary = BoundaryKey::Current;
+        self
+    }
 }
 
 impl Prepared {
@@ -96,22 +157,30 @@ impl Prepared {
     }
 }
 
-fn r<F>(resource: Resource, f: F) -> (Resource, Exec)
+fn r<F>(resource: Resource, f: F) -> Decl
 where
     F: for<'a, 'b, 'c> FnOnce(&'a ReadTx<'b>, &'a Call<'c>) -> Result<Response, IamError>
         + Send
         + 'static,
 {
-    (resource, Exec::Read(Box::new(f)))
+    Decl {
+        resource,
+        keys: RequestKeys::default(),
+        exec: Exec::Read(Box::new(f)),
+    }
 }
 
-fn w<F>(resource: Resource, f: F) -> (Resource, Exec)
+fn w<F>(resource: Resource, f: F) -> Decl
 where
     F: for<'a, 'b, 'c> FnOnce(&'a mut WriteTx<'b>, &'a Call<'c>) -> Result<Response, IamError>
         + Send
         + 'static,
 {
-    (resource, Exec::Write(Box::new(f)))
+    Decl {
+        resource,
+        keys: RequestKeys::default(),
+        exec: Exec::Write(Box::new(f)),
+    }
 }
 
 fn user(name: &str) -> Resource {
@@ -150,11 +219,15 @@ impl Iam {
         use Request as Q;
         use Response as S;
         let operation = request.operation_name();
-        let (resource, exec) = match request {
+        let decl = match request {
             // users
-            Q::CreateUser(i) => w(user(&i.user_name), |tx, c| {
-                users::create_user(tx, c, i).map(S::CreateUser)
-            }),
+            Q::CreateUser(i) => keyed(
+                k().tags(i.tags.as_ref())
+                    .sets_boundary(i.permissions_boundary.as_ref()),
+                w(user(&i.user_name), |tx, c| {
+                    users::create_user(tx, c, i).map(S::CreateUser)
+                }),
+            ),
             Q::GetUser(i) => r(user_or_caller(i.user_name.as_ref()), |tx, c| {
                 users::get_user(tx, c, i).map(S::GetUser)
             }),
@@ -167,12 +240,18 @@ impl Iam {
             Q::ListUsers(i) => r(Resource::Collection("user/"), |tx, c| {
                 users::list_users(tx, c, i).map(S::ListUsers)
             }),
-            Q::TagUser(i) => w(user(&i.user_name), |tx, c| {
-                users::tag_user(tx, c, i).map(|()| S::TagUser)
-            }),
-            Q::UntagUser(i) => w(user(&i.user_name), |tx, c| {
-                users::untag_user(tx, c, i).map(|()| S::UntagUser)
-            }),
+            Q::TagUser(i) => keyed(
+                k().tags(Some(&i.tags)),
+                w(user(&i.user_name), |tx, c| {
+                    users::tag_user(tx, c, i).map(|()| S::TagUser)
+                }),
+            ),
+            Q::UntagUser(i) => keyed(
+                k().tag_keys(&i.tag_keys),
+                w(user(&i.user_name), |tx, c| {
+                    users::untag_user(tx, c, i).map(|()| S::UntagUser)
+                }),
+            ),
             Q::ListUserTags(i) => r(user(&i.user_name), |tx, c| {
                 users::list_user_tags(tx, c, i).map(S::ListUserTags)
             }),
@@ -245,12 +324,15 @@ impl Iam {
                     .map(|()| S::DeleteAccountPasswordPolicy)
             }),
             // managed policies
-            Q::CreatePolicy(i) => w(
-                Resource::NewPolicy {
-                    path: i.path.clone().unwrap_or_else(|| "/".to_owned()),
-                    name: i.policy_name.clone(),
-                },
-                |tx, c| policies::create_policy(tx, c, i).map(S::CreatePolicy),
+            Q::CreatePolicy(i) => keyed(
+                k().tags(i.tags.as_ref()),
+                w(
+                    Resource::NewPolicy {
+                        path: i.path.clone().unwrap_or_else(|| "/".to_owned()),
+                        name: i.policy_name.clone(),
+                    },
+                    |tx, c| policies::create_policy(tx, c, i).map(S::CreatePolicy),
+                ),
             ),
             Q::GetPolicy(i) => r(policy(&i.policy_arn), |tx, c| {
                 policies::get_policy(tx, c, i).map(S::GetPolicy)
@@ -276,12 +358,18 @@ impl Iam {
             Q::SetDefaultPolicyVersion(i) => w(policy(&i.policy_arn), |tx, c| {
                 policies::set_default_policy_version(tx, c, i).map(|()| S::SetDefaultPolicyVersion)
             }),
-            Q::TagPolicy(i) => w(policy(&i.policy_arn), |tx, c| {
-                policies::tag_policy(tx, c, i).map(|()| S::TagPolicy)
-            }),
-            Q::UntagPolicy(i) => w(policy(&i.policy_arn), |tx, c| {
-                policies::untag_policy(tx, c, i).map(|()| S::UntagPolicy)
-            }),
+            Q::TagPolicy(i) => keyed(
+                k().tags(Some(&i.tags)),
+                w(policy(&i.policy_arn), |tx, c| {
+                    policies::tag_policy(tx, c, i).map(|()| S::TagPolicy)
+                }),
+            ),
+            Q::UntagPolicy(i) => keyed(
+                k().tag_keys(&i.tag_keys),
+                w(policy(&i.policy_arn), |tx, c| {
+                    policies::untag_policy(tx, c, i).map(|()| S::UntagPolicy)
+                }),
+            ),
             Q::ListPolicyTags(i) => r(policy(&i.policy_arn), |tx, c| {
                 policies::list_policy_tags(tx, c, i).map(S::ListPolicyTags)
             }),
@@ -289,24 +377,42 @@ impl Iam {
                 attachments::list_entities_for_policy(tx, c, i).map(S::ListEntitiesForPolicy)
             }),
             // attachments
-            Q::AttachUserPolicy(i) => w(user(&i.user_name), |tx, c| {
-                attachments::attach_user_policy(tx, c, i).map(|()| S::AttachUserPolicy)
-            }),
-            Q::DetachUserPolicy(i) => w(user(&i.user_name), |tx, c| {
-                attachments::detach_user_policy(tx, c, i).map(|()| S::DetachUserPolicy)
-            }),
-            Q::AttachGroupPolicy(i) => w(group(&i.group_name), |tx, c| {
-                attachments::attach_group_policy(tx, c, i).map(|()| S::AttachGroupPolicy)
-            }),
-            Q::DetachGroupPolicy(i) => w(group(&i.group_name), |tx, c| {
-                attachments::detach_group_policy(tx, c, i).map(|()| S::DetachGroupPolicy)
-            }),
-            Q::AttachRolePolicy(i) => w(role(&i.role_name), |tx, c| {
-                attachments::attach_role_policy(tx, c, i).map(|()| S::AttachRolePolicy)
-            }),
-            Q::DetachRolePolicy(i) => w(role(&i.role_name), |tx, c| {
-                attachments::detach_role_policy(tx, c, i).map(|()| S::DetachRolePolicy)
-            }),
+            Q::AttachUserPolicy(i) => keyed(
+                k().policy_arn(&i.policy_arn).current_boundary(),
+                w(user(&i.user_name), |tx, c| {
+                    attachments::attach_user_policy(tx, c, i).map(|()| S::AttachUserPolicy)
+                }),
+            ),
+            Q::DetachUserPolicy(i) => keyed(
+                k().policy_arn(&i.policy_arn).current_boundary(),
+                w(user(&i.user_name), |tx, c| {
+                    attachments::detach_user_policy(tx, c, i).map(|()| S::DetachUserPolicy)
+                }),
+            ),
+            Q::AttachGroupPolicy(i) => keyed(
+                k().policy_arn(&i.policy_arn),
+                w(group(&i.group_name), |tx, c| {
+                    attachments::attach_group_policy(tx, c, i).map(|()| S::AttachGroupPolicy)
+                }),
+            ),
+            Q::DetachGroupPolicy(i) => keyed(
+                k().policy_arn(&i.policy_arn),
+                w(group(&i.group_name), |tx, c| {
+                    attachments::detach_group_policy(tx, c, i).map(|()| S::DetachGroupPolicy)
+                }),
+            ),
+            Q::AttachRolePolicy(i) => keyed(
+                k().policy_arn(&i.policy_arn).current_boundary(),
+                w(role(&i.role_name), |tx, c| {
+                    attachments::attach_role_policy(tx, c, i).map(|()| S::AttachRolePolicy)
+                }),
+            ),
+            Q::DetachRolePolicy(i) => keyed(
+                k().policy_arn(&i.policy_arn).current_boundary(),
+                w(role(&i.role_name), |tx, c| {
+                    attachments::detach_role_policy(tx, c, i).map(|()| S::DetachRolePolicy)
+                }),
+            ),
             Q::ListAttachedUserPolicies(i) => r(user(&i.user_name), |tx, c| {
                 attachments::list_attached_user_policies(tx, c, i).map(S::ListAttachedUserPolicies)
             }),
@@ -318,15 +424,21 @@ impl Iam {
                 attachments::list_attached_role_policies(tx, c, i).map(S::ListAttachedRolePolicies)
             }),
             // inline policies
-            Q::PutUserPolicy(i) => w(user(&i.user_name), |tx, c| {
-                inline::put_user_policy(tx, c, i).map(|()| S::PutUserPolicy)
-            }),
+            Q::PutUserPolicy(i) => keyed(
+                k().current_boundary(),
+                w(user(&i.user_name), |tx, c| {
+                    inline::put_user_policy(tx, c, i).map(|()| S::PutUserPolicy)
+                }),
+            ),
             Q::GetUserPolicy(i) => r(user(&i.user_name), |tx, c| {
                 inline::get_user_policy(tx, c, i).map(S::GetUserPolicy)
             }),
-            Q::DeleteUserPolicy(i) => w(user(&i.user_name), |tx, c| {
-                inline::delete_user_policy(tx, c, i).map(|()| S::DeleteUserPolicy)
-            }),
+            Q::DeleteUserPolicy(i) => keyed(
+                k().current_boundary(),
+                w(user(&i.user_name), |tx, c| {
+                    inline::delete_user_policy(tx, c, i).map(|()| S::DeleteUserPolicy)
+                }),
+            ),
             Q::ListUserPolicies(i) => r(user(&i.user_name), |tx, c| {
                 inline::list_user_policies(tx, c, i).map(S::ListUserPolicies)
             }),
@@ -342,22 +454,32 @@ impl Iam {
             Q::ListGroupPolicies(i) => r(group(&i.group_name), |tx, c| {
                 inline::list_group_policies(tx, c, i).map(S::ListGroupPolicies)
             }),
-            Q::PutRolePolicy(i) => w(role(&i.role_name), |tx, c| {
-                inline::put_role_policy(tx, c, i).map(|()| S::PutRolePolicy)
-            }),
+            Q::PutRolePolicy(i) => keyed(
+                k().current_boundary(),
+                w(role(&i.role_name), |tx, c| {
+                    inline::put_role_policy(tx, c, i).map(|()| S::PutRolePolicy)
+                }),
+            ),
             Q::GetRolePolicy(i) => r(role(&i.role_name), |tx, c| {
                 inline::get_role_policy(tx, c, i).map(S::GetRolePolicy)
             }),
-            Q::DeleteRolePolicy(i) => w(role(&i.role_name), |tx, c| {
-                inline::delete_role_policy(tx, c, i).map(|()| S::DeleteRolePolicy)
-            }),
+            Q::DeleteRolePolicy(i) => keyed(
+                k().current_boundary(),
+                w(role(&i.role_name), |tx, c| {
+                    inline::delete_role_policy(tx, c, i).map(|()| S::DeleteRolePolicy)
+                }),
+            ),
             Q::ListRolePolicies(i) => r(role(&i.role_name), |tx, c| {
                 inline::list_role_policies(tx, c, i).map(S::ListRolePolicies)
             }),
             // roles
-            Q::CreateRole(i) => w(role(&i.role_name), |tx, c| {
-                roles::create_role(tx, c, i).map(S::CreateRole)
-            }),
+            Q::CreateRole(i) => keyed(
+                k().tags(i.tags.as_ref())
+                    .sets_boundary(i.permissions_boundary.as_ref()),
+                w(role(&i.role_name), |tx, c| {
+                    roles::create_role(tx, c, i).map(S::CreateRole)
+                }),
+            ),
             Q::GetRole(i) => r(role(&i.role_name), |tx, c| {
                 roles::get_role(tx, c, i).map(S::GetRole)
             }),
@@ -376,32 +498,50 @@ impl Iam {
             Q::UpdateRoleDescription(i) => w(role(&i.role_name), |tx, c| {
                 roles::update_role_description(tx, c, i).map(S::UpdateRoleDescription)
             }),
-            Q::TagRole(i) => w(role(&i.role_name), |tx, c| {
-                roles::tag_role(tx, c, i).map(|()| S::TagRole)
-            }),
-            Q::UntagRole(i) => w(role(&i.role_name), |tx, c| {
-                roles::untag_role(tx, c, i).map(|()| S::UntagRole)
-            }),
+            Q::TagRole(i) => keyed(
+                k().tags(Some(&i.tags)),
+                w(role(&i.role_name), |tx, c| {
+                    roles::tag_role(tx, c, i).map(|()| S::TagRole)
+                }),
+            ),
+            Q::UntagRole(i) => keyed(
+                k().tag_keys(&i.tag_keys),
+                w(role(&i.role_name), |tx, c| {
+                    roles::untag_role(tx, c, i).map(|()| S::UntagRole)
+                }),
+            ),
             Q::ListRoleTags(i) => r(role(&i.role_name), |tx, c| {
                 roles::list_role_tags(tx, c, i).map(S::ListRoleTags)
             }),
             // permissions boundaries
-            Q::PutUserPermissionsBoundary(i) => w(user(&i.user_name), |tx, c| {
-                boundaries::put_user_permissions_boundary(tx, c, i)
-                    .map(|()| S::PutUserPermissionsBoundary)
-            }),
-            Q::DeleteUserPermissionsBoundary(i) => w(user(&i.user_name), |tx, c| {
-                boundaries::delete_user_permissions_boundary(tx, c, i)
-                    .map(|()| S::DeleteUserPermissionsBoundary)
-            }),
-            Q::PutRolePermissionsBoundary(i) => w(role(&i.role_name), |tx, c| {
-                boundaries::put_role_permissions_boundary(tx, c, i)
-                    .map(|()| S::PutRolePermissionsBoundary)
-            }),
-            Q::DeleteRolePermissionsBoundary(i) => w(role(&i.role_name), |tx, c| {
-                boundaries::delete_role_permissions_boundary(tx, c, i)
-                    .map(|()| S::DeleteRolePermissionsBoundary)
-            }),
+            Q::PutUserPermissionsBoundary(i) => keyed(
+                k().sets_boundary(Some(&i.permissions_boundary)),
+                w(user(&i.user_name), |tx, c| {
+                    boundaries::put_user_permissions_boundary(tx, c, i)
+                        .map(|()| S::PutUserPermissionsBoundary)
+                }),
+            ),
+            Q::DeleteUserPermissionsBoundary(i) => keyed(
+                k().current_boundary(),
+                w(user(&i.user_name), |tx, c| {
+                    boundaries::delete_user_permissions_boundary(tx, c, i)
+                        .map(|()| S::DeleteUserPermissionsBoundary)
+                }),
+            ),
+            Q::PutRolePermissionsBoundary(i) => keyed(
+                k().sets_boundary(Some(&i.permissions_boundary)),
+                w(role(&i.role_name), |tx, c| {
+                    boundaries::put_role_permissions_boundary(tx, c, i)
+                        .map(|()| S::PutRolePermissionsBoundary)
+                }),
+            ),
+            Q::DeleteRolePermissionsBoundary(i) => keyed(
+                k().current_boundary(),
+                w(role(&i.role_name), |tx, c| {
+                    boundaries::delete_role_permissions_boundary(tx, c, i)
+                        .map(|()| S::DeleteRolePermissionsBoundary)
+                }),
+            ),
             // account
             Q::CreateAccountAlias(i) => w(Resource::Any, |tx, c| {
                 account::create_account_alias(tx, c, i).map(|()| S::CreateAccountAlias)
@@ -422,8 +562,9 @@ impl Iam {
         };
         Prepared {
             operation,
-            resource,
-            exec,
+            resource: decl.resource,
+            keys: decl.keys,
+            exec: decl.exec,
         }
     }
 
@@ -433,29 +574,6 @@ impl Iam {
             Exec::Read(f) => self.store.read(|tx| f(tx, call)),
             Exec::Write(f) => self.store.write(|tx| f(tx, call)),
         }
-    }
-
-    /// The ARN a declared resource names, with the entity's path when it exists.
-    pub fn resource_arn(&self, principal: &Principal, resource: &Resource) -> String {
-        let account = principal.account;
-        let resolved = self.store.read(|tx| {
-            Ok::<_, IamError>(match resource {
-                Resource::User(None) => principal.arn.clone(),
-                Resource::User(Some(name)) => users::find(tx, account, name)?
-                    .map_or_else(|| iam_arn(account, &format!("user/{name}")), |u| u.arn),
-                Resource::Group(name) => groups::find(tx, account, name)?
-                    .map_or_else(|| iam_arn(account, &format!("group/{name}")), |g| g.arn),
-                Resource::Role(name) => roles::find(tx, account, name)?
-                    .map_or_else(|| iam_arn(account, &format!("role/{name}")), |r| r.arn),
-                Resource::Policy(arn) => arn.clone(),
-                Resource::NewPolicy { path, name } => {
-                    iam_arn(account, &format!("policy{path}{name}"))
-                }
-                Resource::Collection(kind) => iam_arn(account, kind),
-                Resource::Any => "*".to_owned(),
-            })
-        });
-        resolved.unwrap_or_else(|_| "*".to_owned())
     }
 }
 
@@ -505,7 +623,7 @@ mod tests {
 pub(crate) mod testing {
     use super::*;
     use moat_store::RootKey;
-    use moat_types::PrincipalKind;
+    use moat_types::{iam_arn, Principal, PrincipalKind};
 
     pub const ACCOUNT: &str = "123456789012";
 

@@ -195,6 +195,24 @@ fn find_version(
         .filter(|v| v.version_id == version_id))
 }
 
+/// The document of a managed policy's default version: the one that takes effect.
+pub fn default_document(
+    tx: &impl Reader,
+    account: AccountId,
+    policy: &Managed,
+) -> Result<Option<String>, IamError> {
+    match policy {
+        Managed::Aws(p) => Ok(Some(p.document.clone())),
+        Managed::Customer(p) => Ok(find_version(
+            tx,
+            &account.to_string(),
+            &name_key(&p.name),
+            &p.default_version_id,
+        )?
+        .map(|v| v.document)),
+    }
+}
+
 /// Every stored version of a customer managed policy, oldest first.
 pub fn all_versions(
     tx: &impl Reader,

@@ -5,7 +5,7 @@ use moat_types::Principal;
 use moat_wire::{AwsError, CommonError, ErrorResponse, ServiceModel};
 use serde_json::Value;
 
-use crate::service::{CallContext, PreparedCall, Service};
+use crate::service::{CallContext, PreparedCall, Service, Target};
 
 pub struct CloudTrailService {
     pub cloudtrail: CloudTrail,
@@ -60,8 +60,11 @@ impl PreparedCall for CloudTrailCall {
         self.prepared.reads_audit_trail()
     }
 
-    fn resource_arn(&self, _principal: &Principal) -> String {
-        self.prepared.resource_arn()
+    fn target(&self, _principal: &Principal) -> Result<Target, ErrorResponse> {
+        Ok(Target {
+            arn: self.prepared.resource_arn(),
+            keys: Vec::new(),
+        })
     }
 
     fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse> {

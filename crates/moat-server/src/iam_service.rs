@@ -5,7 +5,7 @@ use moat_types::Principal;
 use moat_wire::{AwsError, CommonError, ErrorResponse, ServiceModel};
 use serde_json::Value;
 
-use crate::service::{CallContext, PreparedCall, Service};
+use crate::service::{CallContext, PreparedCall, Service, Target};
 
 pub struct IamService {
     pub iam: Iam,
@@ -56,8 +56,10 @@ impl PreparedCall for IamCall {
         self.prepared.read_only()
     }
 
-    fn resource_arn(&self, principal: &Principal) -> String {
-        self.iam.resource_arn(principal, &self.prepared.resource)
+    fn target(&self, principal: &Principal) -> Result<Target, ErrorResponse> {
+        self.iam
+            .target(principal, &self.prepared)
+            .map_err(|e| ErrorResponse::from_error(&e))
     }
 
     fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse> {

@@ -1,6 +1,7 @@
 //! The Moat server: listener, TLS, limits, `/health`, `/metrics`, and the AWS request pipeline.
 
 pub mod audit;
+mod authz;
 mod cloudtrail_service;
 mod iam_service;
 mod metrics;
@@ -67,8 +68,11 @@ pub struct State {
     key_use: Mutex<HashMap<String, Instant>>,
     ready: std::sync::atomic::AtomicBool,
     credentials: std::sync::RwLock<HashMap<String, Arc<CachedCredential>>>,
-    /// Bumped after every write; a cached credential from an older generation is reloaded.
-    pub(crate) credentials_generation: Arc<std::sync::atomic::AtomicU64>,
+    /// Bumped after every write; a cached credential or compiled identity from an older
+    /// generation is reloaded.
+    pub(crate) generation: Arc<std::sync::atomic::AtomicU64>,
+    /// IAM users' policies, compiled.
+    pub(crate) identities: authz::IdentityCache,
 }
 
 /// An access key as authentication needs it, kept in memory so a request costs no storage
@@ -120,7 +124,8 @@ impl State {
             key_use: Mutex::new(HashMap::new()),
             ready: std::sync::atomic::AtomicBool::new(true),
             credentials: std::sync::RwLock::new(HashMap::new()),
-            credentials_generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            identities: authz::IdentityCache::default(),
         })
     }
 
@@ -130,7 +135,7 @@ impl State {
         access_key_id: &str,
     ) -> Result<Option<Arc<CachedCredential>>, moat_iam::IamError> {
         use std::sync::atomic::Ordering;
-        let generation = self.credentials_generation.load(Ordering::SeqCst);
+        let generation = self.generation.load(Ordering::SeqCst);
         if let Some(c) = self
             .credentials
             .read()

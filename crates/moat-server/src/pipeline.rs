@@ -11,7 +11,6 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use moat_sigv4::{SigV4Error, VerifyOptions};
-use moat_types::Principal;
 use moat_wire::{query, AwsError, CommonError, ErrorResponse, Protocol, ServiceModel};
 use serde_json::Value;
 
@@ -354,7 +353,26 @@ async fn run(
     };
     draft.read_only = Some(prepared.read_only());
 
-    authorize(&principal, prepared.as_ref()).map_err(with_op)?;
+    let facts = crate::authz::RequestFacts {
+        source_ip: req.source_ip,
+        secure_transport: req.secure_transport,
+        user_agent: req
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default(),
+        region: &auth.scope.region,
+        now,
+    };
+    crate::authz::authorize(
+        &state.store,
+        &state.identities,
+        state.generation.load(std::sync::atomic::Ordering::SeqCst),
+        &principal,
+        prepared.as_ref(),
+        &facts,
+    )
+    .map_err(with_op)?;
 
     if prepared.reads_audit_trail() {
         // Commit the events still queued so the lookup sees every call answered before it.
@@ -377,7 +395,7 @@ async fn run(
         // Writes wait for the disk sync; keep that off the async workers. The call's event is
         // appended in the same transaction as its change: both commit, or neither does.
         let owned_id = request_id.to_owned();
-        let generation = state.credentials_generation.clone();
+        let generation = state.generation.clone();
         let store = state.store.clone();
         let tx_draft = draft.clone();
         let result = tokio::task::spawn_blocking(move || {
@@ -393,7 +411,8 @@ async fn run(
                     None => Ok(()),
                 },
             );
-            // Any write may change a key, a user or a name: cached credentials are stale.
+            // Any write may change a key, a user, a name or a policy: cached credentials and
+            // compiled policies are stale.
             generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             result
         })
@@ -438,30 +457,6 @@ async fn run(
 fn internal(request_id: &str, e: &dyn std::fmt::Display) -> Failure {
     tracing::error!(request_id, error = %e, "internal failure");
     Failure::from(CommonError::InternalFailure(request_id.to_owned()))
-}
-
-/// Foundation rule until the policy engine lands: the root user may do everything in its own
-/// account; every other principal is denied. Never allow by default.
-fn authorize(
-    principal: &Principal,
-    call: &dyn crate::service::PreparedCall,
-) -> Result<(), ErrorResponse> {
-    if principal.is_root() {
-        return Ok(());
-    }
-    let action = call.action();
-    let resource = call.resource_arn(principal);
-    let kind = match principal.kind {
-        moat_types::PrincipalKind::Root => "Root",
-        moat_types::PrincipalKind::User { .. } => "User",
-    };
-    Err(ErrorResponse::from_error(&CommonError::AccessDenied(
-        format!(
-            "{kind}: {} is not authorized to perform: {action} on resource: {resource} because no \
-         identity-based policy allows the {action} action",
-            principal.arn
-        ),
-    )))
 }
 
 fn decode_query(model: &ServiceModel, req: &Incoming) -> Result<(String, Value), Failure> {

@@ -1,6 +1,7 @@
 //! The seam between the pipeline and each AWS service: decode into the service's typed
 //! request, declare action and resource, execute, encode.
 
+pub use moat_iam::Target;
 use moat_types::Principal;
 use moat_wire::{ErrorResponse, ServiceModel};
 use serde_json::Value;
@@ -38,8 +39,9 @@ pub trait PreparedCall: Send {
     fn reads_audit_trail(&self) -> bool {
         false
     }
-    /// The resource ARN the action applies to (may read storage to find an entity's path).
-    fn resource_arn(&self, principal: &Principal) -> String;
+    /// What the action applies to: the resource ARN (with an entity's path, so it may read
+    /// storage) and the condition keys the resource and the request's parameters bring.
+    fn target(&self, principal: &Principal) -> Result<Target, ErrorResponse>;
     /// Runs the operation in one storage transaction; the output as a value for the encoder.
     /// For a write, the pipeline holds that transaction open around this call (a write scope)
     /// and appends the call's audit event to it before it commits.

@@ -106,7 +106,7 @@ async fn users_round_trip_through_the_sdk() {
 }
 
 #[tokio::test]
-async fn the_readme_flow_works_and_other_principals_are_denied() {
+async fn the_readme_flow_works_and_policies_decide() {
     let server = TestServer::start().await.unwrap();
     let iam = root(&server);
     iam.create_user()
@@ -148,14 +148,36 @@ async fn the_readme_flow_works_and_other_principals_are_denied() {
     assert!(key.access_key_id().starts_with("AKIA"));
     assert_eq!(key.secret_access_key().len(), 40);
 
-    // Policies are not evaluated yet: a user is denied everything, never allowed by default.
+    // Alice is an administrator through her group; Bob, with no policies, may do nothing.
     let alice = client(&server, key.access_key_id(), key.secret_access_key());
-    let err = alice.list_users().send().await.unwrap_err();
+    let users = alice.list_users().send().await.unwrap();
+    assert!(users.users().iter().any(|u| u.user_name() == "alice"));
+    alice.create_user().user_name("bob").send().await.unwrap();
+    let bob_key = alice
+        .create_access_key()
+        .user_name("bob")
+        .send()
+        .await
+        .unwrap();
+    let bob_key = bob_key.access_key().unwrap();
+    let bob = client(
+        &server,
+        bob_key.access_key_id(),
+        bob_key.secret_access_key(),
+    );
+    let err = bob.get_user().user_name("alice").send().await.unwrap_err();
     assert_eq!(err.code(), Some("AccessDenied"));
-    assert!(err
-        .message()
-        .unwrap()
-        .starts_with(&format!("User: arn:aws:iam::{ACCOUNT_ID}:user/eng/alice is not authorized to perform: iam:ListUsers")));
+    assert_eq!(
+        err.message(),
+        Some(
+            format!(
+                "User: arn:aws:iam::{ACCOUNT_ID}:user/bob is not authorized to perform: \
+                 iam:GetUser on resource: arn:aws:iam::{ACCOUNT_ID}:user/eng/alice because no \
+                 identity-based policy allows the iam:GetUser action"
+            )
+            .as_str()
+        )
+    );
 
     let bad = client(
         &server,

@@ -126,6 +126,145 @@ async fn every_operation_is_denied_to_a_user_without_policies_and_allowed_to_roo
     server.stop().await;
 }
 
+fn q(op: &str, rest: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("Action".to_owned(), op.to_owned()),
+        ("Version".to_owned(), "2010-05-08".to_owned()),
+    ];
+    out.extend(rest.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    out
+}
+
+fn tag<'b>(body: &'b str, name: &str) -> &'b str {
+    body.split(&format!("<{name}>"))
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap_or("")
+}
+
+fn message(body: &str) -> String {
+    tag(body, "Message").replace("&apos;", "'")
+}
+
+/// Creates a user with an access key as root; returns its key and secret.
+fn user_with_key(server: &TestServer, name: &str) -> (String, String) {
+    let root = |p: &[(String, String)]| call(server, p, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY);
+    let (status, body) = root(&q("CreateUser", &[("UserName", name)]));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = root(&q("CreateAccessKey", &[("UserName", name)]));
+    assert_eq!(status, 200, "{body}");
+    (
+        tag(&body, "AccessKeyId").to_owned(),
+        tag(&body, "SecretAccessKey").to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_operation_is_allowed_to_an_administrator_user() {
+    let server = TestServer::start().await.unwrap();
+    let (key, secret) = user_with_key(&server, "admin");
+    let root =
+        |p: &[(String, String)]| call(&server, p, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY);
+    let (status, _) = root(&q(
+        "AttachUserPolicy",
+        &[
+            ("UserName", "admin"),
+            ("PolicyArn", "arn:aws:iam::aws:policy/AdministratorAccess"),
+        ],
+    ));
+    assert_eq!(status, 200);
+    for op in moat_iam::OPERATION_NAMES {
+        // Leave the administrator's own key and policy alone, so the loop can go on.
+        if matches!(
+            *op,
+            "DeleteAccessKey" | "UpdateAccessKey" | "DetachUserPolicy" | "DeleteUser"
+        ) {
+            continue;
+        }
+        let params = valid_params(op, &key);
+        let (status, body) = call(&server, &params, &key, &secret);
+        assert!(status < 500, "{op}: {status} {body}");
+        assert_ne!(code(&body), "AccessDenied", "{op}: {body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policies_decide_and_changes_apply_to_the_next_request() {
+    let server = TestServer::start().await.unwrap();
+    let (key, secret) = user_with_key(&server, "bob");
+    let root =
+        |p: &[(String, String)]| call(&server, p, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY);
+    let bob = |p: &[(String, String)]| call(&server, p, &key, &secret);
+    let list = q("ListUsers", &[]);
+
+    let (status, body) = bob(&list);
+    assert_eq!(status, 403);
+    assert_eq!(
+        message(&body),
+        "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: iam:ListUsers \
+         on resource: arn:aws:iam::123456789012:user/ because no identity-based policy allows \
+         the iam:ListUsers action"
+    );
+
+    let allow = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:List*","Resource":"*"}}"#;
+    let (status, _) = root(&q(
+        "PutUserPolicy",
+        &[
+            ("UserName", "bob"),
+            ("PolicyName", "list"),
+            ("PolicyDocument", allow),
+        ],
+    ));
+    assert_eq!(status, 200);
+    assert_eq!(bob(&list).0, 200);
+    // Not every action: GetUser is still refused.
+    assert_eq!(bob(&q("GetUser", &[])).0, 403);
+
+    let deny = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"iam:ListUsers","Resource":"*"}}"#;
+    let (status, _) = root(&q(
+        "PutUserPolicy",
+        &[
+            ("UserName", "bob"),
+            ("PolicyName", "deny"),
+            ("PolicyDocument", deny),
+        ],
+    ));
+    assert_eq!(status, 200);
+    let (status, body) = bob(&list);
+    assert_eq!(status, 403);
+    assert!(
+        message(&body).ends_with("with an explicit deny in an identity-based policy"),
+        "{body}"
+    );
+    let (status, _) = root(&q(
+        "DeleteUserPolicy",
+        &[("UserName", "bob"), ("PolicyName", "deny")],
+    ));
+    assert_eq!(status, 200);
+    assert_eq!(bob(&list).0, 200);
+
+    // A boundary caps what the identity policies allow.
+    let (status, _) = root(&q(
+        "PutUserPermissionsBoundary",
+        &[
+            ("UserName", "bob"),
+            (
+                "PermissionsBoundary",
+                "arn:aws:iam::aws:policy/AWSCloudTrail_ReadOnlyAccess",
+            ),
+        ],
+    ));
+    assert_eq!(status, 200, "boundary");
+    let (status, body) = bob(&list);
+    assert_eq!(status, 403);
+    assert!(
+        message(&body).ends_with("because no permissions boundary allows the iam:ListUsers action"),
+        "{body}"
+    );
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn clock_skew_is_refused_both_ways_as_aws_words_it() {
     let clock = ManualClock::new(OffsetDateTime::now_utc());

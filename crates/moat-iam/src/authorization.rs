@@ -336,6 +336,7 @@ impl Iam {
                     None,
                 ),
                 Resource::Collection(kind) => (iam_arn(account, kind), Vec::new(), None),
+                Resource::EntityArn(arn) => (arn.clone(), Vec::new(), None),
                 Resource::Any => ("*".to_owned(), Vec::new(), None),
             };
             for tag in tags {

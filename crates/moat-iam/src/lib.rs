@@ -20,6 +20,7 @@ mod passwords;
 mod policies;
 pub mod records;
 mod roles;
+mod simulator;
 mod users;
 
 pub use common::Call;
@@ -64,6 +65,8 @@ pub enum Resource {
     },
     /// A listing: `user/`, `group/`, `role/`, `policy/`.
     Collection(&'static str),
+    /// An IAM user, group or role by ARN, as a request names it.
+    EntityArn(String),
     /// Account-wide operations.
     Any,
 }
@@ -559,6 +562,25 @@ impl Iam {
                 details::get_account_authorization_details(tx, c, i)
                     .map(S::GetAccountAuthorizationDetails)
             }),
+            // policy simulation
+            Q::SimulatePrincipalPolicy(i) => {
+                r(Resource::EntityArn(i.policy_source_arn.clone()), |tx, c| {
+                    simulator::simulate_principal_policy(tx, c, i).map(S::SimulatePrincipalPolicy)
+                })
+            }
+            Q::SimulateCustomPolicy(i) => r(Resource::Any, |tx, c| {
+                simulator::simulate_custom_policy(tx, c, i).map(S::SimulateCustomPolicy)
+            }),
+            Q::GetContextKeysForPrincipalPolicy(i) => {
+                r(Resource::EntityArn(i.policy_source_arn.clone()), |tx, c| {
+                    simulator::get_context_keys_for_principal_policy(tx, c, i)
+                        .map(S::GetContextKeysForPrincipalPolicy)
+                })
+            }
+            Q::GetContextKeysForCustomPolicy(i) => r(Resource::Any, |tx, c| {
+                simulator::get_context_keys_for_custom_policy(tx, c, i)
+                    .map(S::GetContextKeysForCustomPolicy)
+            }),
         };
         Prepared {
             operation,
@@ -596,7 +618,7 @@ mod tests {
 
     #[test]
     fn reads_and_writes_are_declared_as_aws_names_suggest() {
-        // Every Get/List operation must run on a read snapshot and every other one in a write
+        // Every Get/List/Simulate operation must run on a read snapshot and every other one in a write
         // transaction; a wrong declaration would skip auditing rules or durability.
         for op in OPERATION_NAMES {
             let input = serde_json::json!({
@@ -605,12 +627,15 @@ mod tests {
                 "AccessKeyId": "AKIAXXXXXXXXXXXXXXXX", "Status": "Active", "Password": "x",
                 "OldPassword": "x", "NewPassword": "x", "VersionId": "v1", "Tags": [], "TagKeys": [],
                 "AccountAlias": "a", "Description": "d",
-                "PermissionsBoundary": "arn:aws:iam::aws:policy/ReadOnlyAccess"
+                "PermissionsBoundary": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                "PolicySourceArn": "arn:aws:iam::123456789012:user/u", "PolicyInputList": [],
+                "ActionNames": ["iam:GetUser"]
             });
             let req = Request::from_value(op, input).unwrap().unwrap();
             let p = Iam::prepare(req);
             assert_eq!(p.operation, *op);
-            let looks_read_only = op.starts_with("Get") || op.starts_with("List");
+            let looks_read_only =
+                op.starts_with("Get") || op.starts_with("List") || op.starts_with("Simulate");
             assert_eq!(p.read_only(), looks_read_only, "{op}");
             assert_eq!(p.action(), format!("iam:{op}"));
         }

@@ -35,4 +35,7 @@ pub const OPERATIONS: &[&str] = &[
     // account
     "CreateAccountAlias", "DeleteAccountAlias", "ListAccountAliases", "GetAccountSummary",
     "GetAccountAuthorizationDetails",
+    // policy simulation
+    "SimulatePrincipalPolicy", "SimulateCustomPolicy", "GetContextKeysForPrincipalPolicy",
+    "GetContextKeysForCustomPolicy",
 ];

@@ -64,6 +64,7 @@ mod error;
 mod evaluate;
 mod json;
 mod parse;
+mod positions;
 mod principal;
 mod resource;
 mod template;
@@ -80,6 +81,7 @@ pub use evaluate::{
     evaluate, evaluate_each, Decision, Inputs, MatchedStatement, Outcome, PolicyType,
     ResourcePolicy, ResourcePolicyKind, TypeResults,
 };
+pub use positions::{statement_positions, Position};
 pub use principal::{AwsPrincipal, NamedPrincipals, PrincipalBlock, Principals};
 pub use resource::ResourcePattern;
 pub use template::{PolicyVariable, Template, TemplatePart};

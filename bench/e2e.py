@@ -73,14 +73,17 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def load(port, body, label, args, seconds=None, pid=None):
+def load(port, body, label, args, seconds=None, pid=None, credentials=None):
     seconds = seconds or args.seconds
     before = cpu_ticks(pid) if pid else None
+    signer = []
+    if credentials:
+        signer = ["--access-key-id", credentials[0], "--secret-access-key", credentials[1]]
     out = subprocess.run(
         [
             "taskset", "-c", "1", os.path.join(TARGET, "release", "moat-loadgen"),
             "--target", f"127.0.0.1:{port}", "--body", body, "--label", label,
-            "--seconds", str(seconds), "--connections", str(args.connections),
+            "--seconds", str(seconds), "--connections", str(args.connections), *signer,
         ],
         check=True, capture_output=True, text=True,
     )
@@ -158,6 +161,11 @@ def bench_moat(label, binary, get_user, list_users, args):
         for i in range(100):
             client.create_user(UserName=f"u{i:03d}")
         results[f"{label} GetUser"] = load(port, get_user, f"{label} GetUser", args, pid=moat.pid)
+        user_key = policy_user(client)
+        if user_key:
+            results[f"{label} GetUser as IAM user"] = load(
+                port, get_user, f"{label} GetUser as IAM user", args, pid=moat.pid,
+                credentials=user_key)
         results[f"{label} ListUsers"] = load(port, list_users, f"{label} ListUsers", args,
                                              pid=moat.pid)
         loaded = rss_mb(moat.pid)
@@ -169,6 +177,43 @@ def bench_moat(label, binary, get_user, list_users, args):
         moat.wait()
         shutil.rmtree(data, ignore_errors=True)
     return results
+
+
+def policy_user(client):
+    """An IAM user whose requests the policy engine decides: 10 customer managed policies of 5
+    statements each attached (one of them allows iam:Get*), in an account holding 1,000
+    policies. Root's requests skip policy evaluation, so they cannot measure it. Returns its
+    access key, or None against a Moat that predates authorization."""
+    def doc(i):
+        statements = [
+            {"Effect": "Allow", "Action": [f"s3:Get{i}*", "s3:List*"],
+             "Resource": f"arn:aws:s3:::bucket-{i}/*"},
+            {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}},
+            {"Effect": "Deny", "Action": "iam:Delete*",
+             "Resource": f"arn:aws:iam::123456789012:user/protected-{i}"},
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+             "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}},
+            {"Effect": "Allow", "Action": "iam:Get*" if i == 9 else f"iam:List{i}*",
+             "Resource": "arn:aws:iam::123456789012:user/*"},
+        ]
+        return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+    client.create_user(UserName="bencher")
+    for i in range(1000):
+        arn = client.create_policy(PolicyName=f"bench-{i:04d}", PolicyDocument=doc(i % 10))[
+            "Policy"]["Arn"]
+        if i < 10:
+            client.attach_user_policy(UserName="bencher", PolicyArn=arn)
+    key = client.create_access_key(UserName="bencher")["AccessKey"]
+    bencher = boto3.client(
+        "iam", endpoint_url=client.meta.endpoint_url, region_name="us-east-1",
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    try:
+        bencher.get_user(UserName="u050")
+    except Exception:
+        return None
+    return key["AccessKeyId"], key["SecretAccessKey"]
 
 
 def bench_others(results, get_user, list_users, args):

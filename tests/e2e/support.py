@@ -471,6 +471,35 @@ def assert_xml_error(resp: requests.Response, status: int | None = None, code: s
     return err
 
 
+class Caller:
+    """An IAM user with an access key, and clients signed as that user (`iam`, `client()`,
+    `aws()`). Made by `make_caller`."""
+
+    def __init__(self, server: MoatServer, user: dict, key: dict) -> None:
+        self.server = server
+        self.name: str = user["UserName"]
+        self.path: str = user["Path"]
+        self.arn: str = user["Arn"]
+        self.user_id: str = user["UserId"]
+        self.access_key: str = key["AccessKeyId"]
+        self.secret: str = key["SecretAccessKey"]
+        self.iam = self.client("iam")
+
+    def client(self, service: str = "iam", **kwargs: Any):
+        return self.server.client(service, access_key=self.access_key, secret=self.secret, **kwargs)
+
+    def aws(self, *args: str) -> Any:
+        return self.server.aws(*args, access_key=self.access_key, secret=self.secret)
+
+
+def make_caller(server: MoatServer, iam, name: str, path: str = "/", **create_user: Any) -> Caller:
+    """Creates (as `iam`, normally root) the user `name` with an access key; a fresh key works at
+    once. `create_user` goes to CreateUser (Tags, PermissionsBoundary)."""
+    user = iam.create_user(UserName=name, Path=path, **create_user)["User"]
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return Caller(server, user, key)
+
+
 def policy_doc(*statements: dict, version: str = "2012-10-17") -> str:
     return json.dumps({"Version": version, "Statement": list(statements)})
 

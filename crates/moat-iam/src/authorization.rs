@@ -330,8 +330,8 @@ impl Iam {
                     };
                     (arn.clone(), tags, None)
                 }
-                Resource::NewPolicy { path, name } => (
-                    iam_arn(account, &format!("policy{path}{name}")),
+                Resource::New { kind, path, name } => (
+                    iam_arn(account, &format!("{kind}{path}{name}")),
                     Vec::new(),
                     None,
                 ),

@@ -58,8 +58,10 @@ pub enum Resource {
     Role(String),
     /// A managed policy by ARN.
     Policy(String),
-    /// A policy about to be created.
-    NewPolicy {
+    /// A user, group, role or policy about to be created: `kind` is `user`, `group`, `role`
+    /// or `policy`.
+    New {
+        kind: &'static str,
         path: String,
         name: String,
     },
@@ -198,6 +200,13 @@ fn group(name: &str) -> Resource {
 fn role(name: &str) -> Resource {
     Resource::Role(name.to_owned())
 }
+fn new(kind: &'static str, path: Option<&String>, name: &str) -> Resource {
+    Resource::New {
+        kind,
+        path: path.cloned().unwrap_or_else(|| "/".to_owned()),
+        name: name.to_owned(),
+    }
+}
 fn policy(arn: &str) -> Resource {
     Resource::Policy(arn.to_owned())
 }
@@ -227,7 +236,7 @@ impl Iam {
             Q::CreateUser(i) => keyed(
                 k().tags(i.tags.as_ref())
                     .sets_boundary(i.permissions_boundary.as_ref()),
-                w(user(&i.user_name), |tx, c| {
+                w(new("user", i.path.as_ref(), &i.user_name), |tx, c| {
                     users::create_user(tx, c, i).map(S::CreateUser)
                 }),
             ),
@@ -259,7 +268,7 @@ impl Iam {
                 users::list_user_tags(tx, c, i).map(S::ListUserTags)
             }),
             // groups
-            Q::CreateGroup(i) => w(group(&i.group_name), |tx, c| {
+            Q::CreateGroup(i) => w(new("group", i.path.as_ref(), &i.group_name), |tx, c| {
                 groups::create_group(tx, c, i).map(S::CreateGroup)
             }),
             Q::GetGroup(i) => r(group(&i.group_name), |tx, c| {
@@ -329,13 +338,9 @@ impl Iam {
             // managed policies
             Q::CreatePolicy(i) => keyed(
                 k().tags(i.tags.as_ref()),
-                w(
-                    Resource::NewPolicy {
-                        path: i.path.clone().unwrap_or_else(|| "/".to_owned()),
-                        name: i.policy_name.clone(),
-                    },
-                    |tx, c| policies::create_policy(tx, c, i).map(S::CreatePolicy),
-                ),
+                w(new("policy", i.path.as_ref(), &i.policy_name), |tx, c| {
+                    policies::create_policy(tx, c, i).map(S::CreatePolicy)
+                }),
             ),
             Q::GetPolicy(i) => r(policy(&i.policy_arn), |tx, c| {
                 policies::get_policy(tx, c, i).map(S::GetPolicy)
@@ -479,7 +484,7 @@ impl Iam {
             Q::CreateRole(i) => keyed(
                 k().tags(i.tags.as_ref())
                     .sets_boundary(i.permissions_boundary.as_ref()),
-                w(role(&i.role_name), |tx, c| {
+                w(new("role", i.path.as_ref(), &i.role_name), |tx, c| {
                     roles::create_role(tx, c, i).map(S::CreateRole)
                 }),
             ),

@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use moat_policy::{
-    evaluate, statement_positions, ContextKeys, Decision, Inputs, MatchedStatement, Policy,
-    PolicyKind, PolicySet, Request, RequestPrincipal, ResourcePolicyKind,
+    evaluate, statement_positions, ContextKeys, Decision, Effect, Inputs, MatchedStatement,
+    Outcome, Policy, PolicyKind, PolicySet, Request, RequestPrincipal, ResourcePolicyKind,
 };
 use moat_store::Reader;
 use moat_types::AccountId;
@@ -308,6 +308,11 @@ fn simulate(
         _ => vec!["*"],
     };
     let explicit_resources = p.resource_arns.is_some_and(|l| !l.is_empty());
+    if let Some(action) = p.action_names.iter().find(|a| a.contains(['*', '?'])) {
+        return Err(IamError::InvalidInput(format!(
+            "Action names may not contain wildcards: {action}"
+        )));
+    }
     let has_boundary = !sim.boundary.is_empty();
     let mut results = Vec::with_capacity(p.action_names.len() * resources.len());
     for action in p.action_names {
@@ -335,7 +340,12 @@ fn simulate(
                 eval_resource_name: Some((*resource).to_owned()),
                 eval_decision: decision_name,
                 matched_statements: Some(statements),
-                missing_context_values: Some(missing),
+                // With resources named, missing keys are reported per resource instead.
+                missing_context_values: Some(if explicit_resources {
+                    Vec::new()
+                } else {
+                    missing
+                }),
                 eval_decision_details: None,
                 organizations_decision_detail: None,
                 permissions_boundary_decision_detail: boundary_detail,
@@ -363,10 +373,14 @@ fn compiled(sources: &[Source], offset: usize) -> PolicySet {
     )
 }
 
+/// The statements that decided: for an explicit deny only the denying ones, as IAM's
+/// simulator reports them; otherwise every statement that applied.
 fn matched(decision: &Decision<'_>, sources: &[&Source]) -> Vec<Statement> {
+    let denied = decision.outcome == Outcome::ExplicitDeny;
     decision
         .matched
         .iter()
+        .filter(|m| !denied || m.effect == Effect::Deny)
         .filter_map(|m: &MatchedStatement<'_>| {
             let source = m
                 .policy_id
@@ -376,9 +390,10 @@ fn matched(decision: &Decision<'_>, sources: &[&Source]) -> Vec<Statement> {
             let span = statement_positions(&source.document)
                 .get(m.statement_index)
                 .copied();
+            // IAM's simulator counts a statement's columns from just past each brace.
             let position = |p: moat_policy::Position| Position {
                 line: i32::try_from(p.line).ok(),
-                column: i32::try_from(p.column).ok(),
+                column: i32::try_from(p.column.saturating_add(1)).ok(),
             };
             Some(Statement {
                 source_policy_id: Some(source.id.clone()),
@@ -493,7 +508,7 @@ mod tests {
         );
         let deny = &results[1]["MatchedStatements"][0];
         assert_eq!(deny["SourcePolicyId"], "PolicyInputList.1");
-        assert_eq!(deny["StartPosition"], json!({"Line": 4, "Column": 9}));
+        assert_eq!(deny["StartPosition"], json!({"Line": 4, "Column": 10}));
 
         let out = env.ok(
             "SimulateCustomPolicy",

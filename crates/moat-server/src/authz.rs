@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use crate::service::PreparedCall;
 
 /// Facts of the request itself, which become global condition keys.
-pub(crate) struct RequestFacts<'a> {
+pub struct RequestFacts<'a> {
     pub source_ip: IpAddr,
     pub secure_transport: bool,
     pub user_agent: &'a str,
@@ -30,7 +30,7 @@ pub(crate) struct RequestFacts<'a> {
 }
 
 /// An IAM identity's policies, compiled, with the condition keys that describe it.
-pub(crate) struct CompiledIdentity {
+pub struct CompiledIdentity {
     generation: u64,
     principal: RequestPrincipal,
     identity: PolicySet,
@@ -41,7 +41,7 @@ pub(crate) struct CompiledIdentity {
 
 /// Compiled identities by account and lower-cased user name.
 #[derive(Default)]
-pub(crate) struct IdentityCache {
+pub struct IdentityCache {
     entries: RwLock<HashMap<(AccountId, String), Arc<CompiledIdentity>>>,
 }
 
@@ -126,7 +126,7 @@ fn compile(
 
 /// Decides whether `principal` may make `call`: `Ok` to go on, `Err(AccessDenied)` worded as
 /// AWS words it.
-pub(crate) fn authorize(
+pub fn authorize(
     store: &Store,
     cache: &IdentityCache,
     generation: u64,

@@ -1,9 +1,9 @@
 //! The Moat server: listener, TLS, limits, `/health`, `/metrics`, and the AWS request pipeline.
 
 pub mod audit;
-mod authz;
+pub mod authz;
 mod cloudtrail_service;
-mod iam_service;
+pub mod iam_service;
 mod metrics;
 pub mod node;
 pub mod pipeline;

@@ -48,6 +48,16 @@ fn valid_params(op: &str, access_key_id: &str) -> Vec<(String, String)> {
                 out.push(("TagKeys.member.1".into(), "k".into()));
                 continue;
             }
+            "ActionNames" => {
+                out.push(("ActionNames.member.1".into(), "iam:GetUser".into()));
+                continue;
+            }
+            "PolicyInputList" => {
+                let doc = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+                out.push(("PolicyInputList.member.1".into(), doc.into()));
+                continue;
+            }
+            "PolicySourceArn" => "arn:aws:iam::123456789012:user/nobody".to_owned(),
             _ => "name1".to_owned(),
         };
         out.push((member.clone(), value));

@@ -41,6 +41,9 @@ impl Owner {
             (Some(name), _) => name,
             (None, PrincipalKind::User { name, .. }) => name.as_str(),
             (None, PrincipalKind::Root) => return Ok(Owner::Root),
+            (None, PrincipalKind::AssumedRole { .. }) => {
+                return Err(crate::common::non_user_credentials())
+            }
         };
         Ok(Owner::User(users::require(tx, c.account, name)?.name))
     }
@@ -297,6 +300,7 @@ mod tests {
             arn: got["User"]["Arn"].as_str().unwrap().to_owned(),
             id: got["User"]["UserId"].as_str().unwrap().to_owned(),
             access_key_id: "AKIAUSER".to_owned(),
+            session: None,
         }
     }
 
@@ -614,6 +618,7 @@ mod tests {
             arn: iam_arn(other, "root"),
             id: other.to_string(),
             access_key_id: "AKIAOTHER".to_owned(),
+            session: None,
         };
         let err = env
             .call_as(

@@ -211,6 +211,7 @@ mod tests {
             arn: iam_arn(account, "root"),
             id: account.to_string(),
             access_key_id: "AKIAOTHER".to_owned(),
+            session: None,
         }
     }
 

@@ -40,6 +40,7 @@ pub fn lookup_access_key(
                 arn: iam_arn(account, "root"),
                 id: account.to_string(),
                 access_key_id: access_key_id.to_owned(),
+                session: None,
             },
             Some(name) => {
                 let Some(user) = tx.get::<UserRecord>(&key.account, &name_key(name))? else {
@@ -54,6 +55,7 @@ pub fn lookup_access_key(
                     arn: user.arn.clone(),
                     id: user.id.clone(),
                     access_key_id: access_key_id.to_owned(),
+                    session: None,
                 }
             }
         };

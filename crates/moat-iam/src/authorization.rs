@@ -180,9 +180,9 @@ fn own_policies(
     Ok(())
 }
 
-/// A managed policy's default version, parsed. AWS managed policies are parsed once per
-/// process.
-fn managed_policy(
+/// A managed policy's default version, parsed; `None` when the ARN names no policy. AWS
+/// managed policies are parsed once per process.
+pub fn managed_policy(
     tx: &impl Reader,
     account: AccountId,
     arn: &str,
@@ -249,6 +249,32 @@ pub struct Target {
     /// Condition keys of the resource (`aws:ResourceTag/...`) and of the request's parameters
     /// (`aws:RequestTag/...`, `aws:TagKeys`, `iam:PolicyARN`, `iam:PermissionsBoundary`).
     pub keys: Vec<(String, ContextValue)>,
+    /// The resource's own policy, when it has one (a role's trust policy for
+    /// `sts:AssumeRole`, a key policy...).
+    pub resource_policy: Option<TargetPolicy>,
+    /// The account that owns the resource, when it may differ from the caller's.
+    pub resource_account: Option<String>,
+}
+
+impl Target {
+    /// A target with no resource policy, in the caller's account.
+    pub fn new(arn: String, keys: Vec<(String, ContextValue)>) -> Target {
+        Target {
+            arn,
+            keys,
+            resource_policy: None,
+            resource_account: None,
+        }
+    }
+}
+
+/// A resource-based policy taking part in a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetPolicy {
+    /// The name explanations use: the resource's ARN.
+    pub id: String,
+    pub document: Arc<str>,
+    pub kind: moat_policy::ResourcePolicyKind,
 }
 
 /// Condition keys a request carries by its parameters, declared with its operation.
@@ -352,14 +378,14 @@ impl Iam {
             }
             Ok::<_, IamError>(arn)
         })?;
-        Ok(Target { arn, keys })
+        Ok(Target::new(arn, keys))
     }
 }
 
 fn principal_user(principal: &Principal) -> &str {
     match &principal.kind {
         moat_types::PrincipalKind::User { name, .. } => name,
-        moat_types::PrincipalKind::Root => "",
+        moat_types::PrincipalKind::Root | moat_types::PrincipalKind::AssumedRole { .. } => "",
     }
 }
 

@@ -26,14 +26,21 @@ impl Call<'_> {
         to_ms(self.now)
     }
 
-    /// The user name a `UserName`-less call refers to: the caller, if the caller is a user.
-    pub fn implicit_user(&self, given: Option<&str>) -> Option<String> {
+    /// The user name a `UserName`-less call refers to: the caller, if the caller is a user;
+    /// `None` for the root user. A role session must name the user, as IAM requires.
+    pub fn implicit_user(&self, given: Option<&str>) -> Result<Option<String>, IamError> {
         match (given, &self.principal.kind) {
-            (Some(name), _) => Some(name.to_owned()),
-            (None, moat_types::PrincipalKind::User { name, .. }) => Some(name.clone()),
-            (None, moat_types::PrincipalKind::Root) => None,
+            (Some(name), _) => Ok(Some(name.to_owned())),
+            (None, moat_types::PrincipalKind::User { name, .. }) => Ok(Some(name.clone())),
+            (None, moat_types::PrincipalKind::Root) => Ok(None),
+            (None, moat_types::PrincipalKind::AssumedRole { .. }) => Err(non_user_credentials()),
         }
     }
+}
+
+/// IAM's answer to a role session that leaves out the user an operation is about.
+pub fn non_user_credentials() -> IamError {
+    IamError::Validation("Must specify userName when calling with non-User credentials".into())
 }
 
 pub fn to_ms(t: OffsetDateTime) -> i64 {

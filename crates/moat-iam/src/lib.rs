@@ -34,7 +34,7 @@ use moat_store::{ReadTx, Reader, Store, WriteTx};
 use moat_types::AccountId;
 use moat_wire::ServiceModel;
 
-pub use authorization::{BoundaryKey, RequestKeys, Target};
+pub use authorization::{BoundaryKey, RequestKeys, Target, TargetPolicy};
 
 static MODEL: OnceLock<Option<ServiceModel>> = OnceLock::new();
 const MODEL_JSON: &str = include_str!("../../../models/iam/service-2.json");
@@ -677,6 +677,7 @@ pub(crate) mod testing {
                     arn: iam_arn(account, "root"),
                     id: ACCOUNT.to_owned(),
                     access_key_id: "AKIAROOT".to_owned(),
+                    session: None,
                 },
                 now,
             }

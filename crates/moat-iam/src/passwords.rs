@@ -175,9 +175,9 @@ fn target_user(
     c: &Call<'_>,
     given: Option<&str>,
 ) -> Result<crate::records::UserRecord, IamError> {
-    let name = c.implicit_user(given).ok_or_else(|| {
-        IamError::Validation("Must specify userName when calling with non-User credentials".into())
-    })?;
+    let name = c
+        .implicit_user(given)?
+        .ok_or_else(crate::common::non_user_credentials)?;
     users::require(tx, c.account, &name)
 }
 
@@ -396,6 +396,7 @@ mod tests {
             arn: got["User"]["Arn"].as_str().unwrap().to_owned(),
             id: got["User"]["UserId"].as_str().unwrap().to_owned(),
             access_key_id: "AKIAUSER".to_owned(),
+            session: None,
         }
     }
 

@@ -107,7 +107,7 @@ pub fn get_user(
     c: &Call<'_>,
     i: GetUserRequest,
 ) -> Result<GetUserResponse, IamError> {
-    let Some(name) = c.implicit_user(i.user_name.as_deref()) else {
+    let Some(name) = c.implicit_user(i.user_name.as_deref())? else {
         // The root user has no IAM user record; AWS answers with the account's identity.
         let created = tx
             .get::<crate::records::AccountRecord>(moat_store::GLOBAL, &c.account_key())?

@@ -67,6 +67,7 @@ fn setup(policies_in_account: usize) -> Setup {
         arn: iam_arn(account, "root"),
         id: ACCOUNT.to_owned(),
         access_key_id: "AKIAROOT".to_owned(),
+        session: None,
     };
     let call = |op: &str, input: serde_json::Value| {
         let prepared = service.prepare(op, input).unwrap().unwrap();
@@ -141,6 +142,7 @@ fn setup(policies_in_account: usize) -> Setup {
         arn: me["User"]["Arn"].as_str().unwrap().to_owned(),
         id: me["User"]["UserId"].as_str().unwrap().to_owned(),
         access_key_id: "AKIABENCHER".to_owned(),
+        session: None,
     };
     Setup {
         store,

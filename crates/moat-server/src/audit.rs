@@ -181,8 +181,13 @@ impl AuditDraft {
 
         let account = principal.account.to_string();
         let user_name = match &principal.kind {
-            PrincipalKind::Root => None,
+            PrincipalKind::Root | PrincipalKind::AssumedRole { .. } => None,
             PrincipalKind::User { name, .. } => Some(name.as_str()),
+        };
+        // LookupEvents' `Username` of a role session is its session name, as in CloudTrail.
+        let lookup_name = match &principal.kind {
+            PrincipalKind::AssumedRole { session_name, .. } => Some(session_name.as_str()),
+            _ => user_name,
         };
         let event_id = crate::pipeline::new_request_id();
         let record = Record {
@@ -227,7 +232,7 @@ impl AuditDraft {
             event_source,
             event_name: event_name.to_owned(),
             read_only,
-            username: user_name.unwrap_or("root").to_owned(),
+            username: lookup_name.unwrap_or("root").to_owned(),
             access_key_id: principal.access_key_id.clone(),
             resources,
             cloudtrail_event,
@@ -663,6 +668,7 @@ mod tests {
             arn: "arn:aws:iam::123456789012:user/bob".into(),
             id: "AIDAEXAMPLE".into(),
             access_key_id: "AKIABOB".into(),
+            session: None,
         }
     }
 

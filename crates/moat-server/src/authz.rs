@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 use moat_iam::authorization::{entity_policies, EntityRef};
 use moat_policy::{evaluate, ContextKeys, Inputs, PolicySet, Request, RequestPrincipal};
 use moat_store::Store;
-use moat_types::{AccountId, Principal, PrincipalKind};
+use moat_types::{AccountId, Principal, PrincipalKind, Session};
 use moat_wire::{CommonError, ErrorResponse};
 use time::OffsetDateTime;
 
@@ -39,25 +39,46 @@ pub struct CompiledIdentity {
     keys: ContextKeys,
 }
 
-/// Compiled identities by account and lower-cased user name.
+/// Compiled identities by account, kind and lower-cased name, and the session policies of
+/// temporary credentials by access key id.
 #[derive(Default)]
 pub struct IdentityCache {
-    entries: RwLock<HashMap<(AccountId, String), Arc<CompiledIdentity>>>,
+    entries: RwLock<HashMap<IdentityKey, Arc<CompiledIdentity>>>,
+    sessions: RwLock<HashMap<String, Arc<CompiledSession>>>,
 }
 
-/// More IAM users than this in memory at once and the cache starts over; they are recompiled
-/// on their next request.
+/// Account, `user` or `role`, lower-cased name.
+type IdentityKey = (AccountId, &'static str, String);
+
+/// A session's policies (inline and managed, together one session policy set), compiled.
+struct CompiledSession {
+    generation: u64,
+    policies: Option<PolicySet>,
+}
+
+/// More entries than this in memory at once and a cache starts over; entries are recompiled
+/// on their next use.
 const IDENTITY_CACHE_CAPACITY: usize = 10_000;
 
+/// The IAM identity whose policies a principal acts with.
+#[derive(Clone, Copy)]
+enum Identity<'a> {
+    User(&'a str),
+    Role(&'a str),
+}
+
 impl IdentityCache {
-    fn get(
+    fn identity(
         &self,
         store: &Store,
         principal: &Principal,
-        name: &str,
+        who: Identity<'_>,
         generation: u64,
     ) -> Result<Arc<CompiledIdentity>, ErrorResponse> {
-        let key = (principal.account, name.to_lowercase());
+        let key = match who {
+            Identity::User(name) => (principal.account, "user", name.to_lowercase()),
+            Identity::Role(name) => (principal.account, "role", name.to_lowercase()),
+        };
         if let Some(found) = self
             .entries
             .read()
@@ -68,7 +89,7 @@ impl IdentityCache {
                 return Ok(found.clone());
             }
         }
-        let compiled = Arc::new(compile(store, principal, name, generation)?);
+        let compiled = Arc::new(compile(store, principal, who, generation)?);
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= IDENTITY_CACHE_CAPACITY {
             entries.clear();
@@ -76,21 +97,63 @@ impl IdentityCache {
         entries.insert(key, compiled.clone());
         Ok(compiled)
     }
+
+    fn session(
+        &self,
+        store: &Store,
+        principal: &Principal,
+        session: &Session,
+        generation: u64,
+    ) -> Result<Arc<CompiledSession>, ErrorResponse> {
+        if let Some(found) = self
+            .sessions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&principal.access_key_id)
+        {
+            if found.generation == generation {
+                return Ok(found.clone());
+            }
+        }
+        let loaded = store
+            .read(|tx| session_policies(tx, principal.account, session))
+            .map_err(|e| {
+                tracing::error!(principal = %principal.arn, error = %e, "cannot load session policies");
+                ErrorResponse::from_error(&e)
+            })?;
+        let policies = (session.policy.is_some() || !session.policy_arns.is_empty())
+            .then(|| PolicySet::new(loaded.iter().map(|(id, p)| (id.clone(), p.as_ref()))));
+        let compiled = Arc::new(CompiledSession {
+            generation,
+            policies,
+        });
+        let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
+        if sessions.len() >= IDENTITY_CACHE_CAPACITY {
+            sessions.clear();
+        }
+        sessions.insert(principal.access_key_id.clone(), compiled.clone());
+        Ok(compiled)
+    }
 }
 
 fn compile(
     store: &Store,
     principal: &Principal,
-    name: &str,
+    who: Identity<'_>,
     generation: u64,
 ) -> Result<CompiledIdentity, ErrorResponse> {
+    let entity = match who {
+        Identity::User(name) => EntityRef::User(name),
+        Identity::Role(name) => EntityRef::Role(name),
+    };
     let loaded = store
-        .read(|tx| entity_policies(tx, principal.account, EntityRef::User(name)))
+        .read(|tx| entity_policies(tx, principal.account, entity))
         .map_err(|e| {
-            tracing::error!(user = %principal.arn, error = %e, "cannot load the policies of a user");
+            tracing::error!(principal = %principal.arn, error = %e, "cannot load the policies of an identity");
             ErrorResponse::from_error(&e)
         })?;
-    // The user was deleted since its key was cached: nothing allows it anything.
+    // The user or role was deleted since the credentials were issued: nothing allows it
+    // anything.
     let loaded = loaded.unwrap_or_else(|| moat_iam::authorization::EntityPolicies {
         arn: principal.arn.clone(),
         id: principal.id.clone(),
@@ -108,7 +171,10 @@ fn compile(
         .boundary
         .as_ref()
         .map(|b| PolicySet::new([(b.display_id(), b.policy.as_ref())]));
-    let request_principal = RequestPrincipal::user(principal.arn.clone());
+    let request_principal = match who {
+        Identity::User(_) => RequestPrincipal::user(principal.arn.clone()),
+        Identity::Role(_) => RequestPrincipal::role_session(principal.arn.clone(), loaded.arn),
+    };
     let mut keys = ContextKeys::new();
     keys.add_principal_keys(&request_principal);
     keys.insert("aws:userid", principal.id.as_str());
@@ -134,26 +200,51 @@ pub fn authorize(
     call: &dyn PreparedCall,
     facts: &RequestFacts<'_>,
 ) -> Result<(), ErrorResponse> {
-    let name = match &principal.kind {
+    check_session_scope(principal, call)?;
+    if !call.needs_authorization() {
+        return Ok(());
+    }
+    let who = match &principal.kind {
         // The root user may do everything in its own account, and it only ever acts in its
         // own account; service control policies, which could restrict it in a member account,
         // arrive with Organizations.
         PrincipalKind::Root => return Ok(()),
-        PrincipalKind::User { name, .. } => name,
+        PrincipalKind::User { name, .. } => Identity::User(name),
+        PrincipalKind::AssumedRole { role_name, .. } => Identity::Role(role_name),
     };
-    let identity = cache.get(store, principal, name, generation)?;
+    let identity = cache.identity(store, principal, who, generation)?;
+    let session = match &principal.session {
+        Some(s) => Some((s, cache.session(store, principal, s, generation)?)),
+        None => None,
+    };
     let target = call.target(principal)?;
     let action = call.action();
 
     let mut keys = identity.keys.clone();
     add_request_keys(&mut keys, facts);
+    if let Some((s, _)) = &session {
+        add_session_keys(&mut keys, s, facts.now);
+    }
     for (key, value) in target.keys {
         keys.insert(key, value);
     }
     let request = Request::new(&identity.principal, &action, &target.arn, &keys);
+    let resource_policy = match &target.resource_policy {
+        Some(p) => Some(compile_resource_policy(p)?),
+        None => None,
+    };
     let mut inputs = Inputs::new(&identity.identity);
+    if let (Some(set), Some(p)) = (&resource_policy, &target.resource_policy) {
+        inputs = inputs.with_resource_policy(set, p.kind);
+    }
+    if let Some(account) = &target.resource_account {
+        inputs = inputs.with_resource_account(account);
+    }
     if let Some(boundary) = &identity.boundary {
         inputs = inputs.with_boundary(boundary);
+    }
+    if let Some(policies) = session.as_ref().and_then(|(_, c)| c.policies.as_ref()) {
+        inputs = inputs.with_session(policies);
     }
     let decision = evaluate(&inputs, &request);
     if decision.is_allowed() {
@@ -178,6 +269,90 @@ pub fn authorize(
     Err(ErrorResponse::from_error(&CommonError::AccessDenied(
         message,
     )))
+}
+
+/// What credentials from GetSessionToken may do, as AWS limits them: IAM only with MFA, and
+/// of STS only AssumeRole and GetCallerIdentity. AWS refuses the rest as an invalid token.
+fn check_session_scope(
+    principal: &Principal,
+    call: &dyn PreparedCall,
+) -> Result<(), ErrorResponse> {
+    let Some(session) = &principal.session else {
+        return Ok(());
+    };
+    if matches!(principal.kind, PrincipalKind::AssumedRole { .. }) {
+        return Ok(());
+    }
+    let action = call.action();
+    let allowed = match action.split_once(':').map(|(service, _)| service) {
+        Some("iam") => session.mfa_authenticated_at.is_some(),
+        Some("sts") => matches!(action.as_str(), "sts:AssumeRole" | "sts:GetCallerIdentity"),
+        _ => true,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ErrorResponse::from_error(
+            &CommonError::InvalidClientTokenId,
+        ))
+    }
+}
+
+/// A resource's own policy, compiled for one decision. A stored policy that no longer parses
+/// fails the request rather than being left out.
+fn compile_resource_policy(p: &moat_iam::TargetPolicy) -> Result<PolicySet, ErrorResponse> {
+    let kind = match p.kind {
+        moat_policy::ResourcePolicyKind::RoleTrust => moat_policy::PolicyKind::Trust,
+        _ => moat_policy::PolicyKind::Resource,
+    };
+    let policy = moat_policy::parse(&p.document, kind).map_err(|e| {
+        tracing::error!(resource = %p.id, error = %e, "a stored resource policy does not parse");
+        ErrorResponse::from_error(&CommonError::InternalFailure(String::new()))
+    })?;
+    Ok(PolicySet::new([(p.id.clone(), &policy)]))
+}
+
+/// The session's policies: the inline one, then the managed ones by ARN.
+fn session_policies(
+    tx: &impl moat_store::Reader,
+    account: AccountId,
+    session: &Session,
+) -> Result<Vec<(String, Arc<moat_policy::Policy>)>, moat_iam::IamError> {
+    let mut out = Vec::new();
+    if let Some(document) = &session.policy {
+        let policy =
+            moat_policy::parse(document, moat_policy::PolicyKind::Session).map_err(|e| {
+                moat_iam::IamError::Internal(format!("a session policy does not parse: {e}"))
+            })?;
+        out.push(("session-policy".to_owned(), Arc::new(policy)));
+    }
+    for arn in &session.policy_arns {
+        // A managed session policy deleted since: it allows nothing, so nothing it alone
+        // allowed stays allowed.
+        if let Some(loaded) = moat_iam::authorization::managed_policy(tx, account, arn)? {
+            out.push((arn.clone(), loaded.policy));
+        }
+    }
+    Ok(out)
+}
+
+/// The keys temporary credentials carry: when they were issued, whether MFA was used and how
+/// long ago, the session's tags and source identity.
+fn add_session_keys(keys: &mut ContextKeys, session: &Session, now: OffsetDateTime) {
+    keys.insert("aws:TokenIssueTime", iso8601(session.issued_at));
+    keys.insert(
+        "aws:MultiFactorAuthPresent",
+        session.mfa_authenticated_at.is_some(),
+    );
+    if let Some(at) = session.mfa_authenticated_at {
+        keys.insert("aws:MultiFactorAuthAge", (now - at).whole_seconds().max(0));
+    }
+    for (k, v) in &session.tags {
+        keys.insert(format!("aws:PrincipalTag/{k}"), v.as_str());
+    }
+    if let Some(source) = &session.source_identity {
+        keys.insert("aws:SourceIdentity", source.as_str());
+    }
 }
 
 /// The global condition keys every request carries. Long-term access keys carry no MFA or

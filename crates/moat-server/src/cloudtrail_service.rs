@@ -61,10 +61,7 @@ impl PreparedCall for CloudTrailCall {
     }
 
     fn target(&self, _principal: &Principal) -> Result<Target, ErrorResponse> {
-        Ok(Target {
-            arn: self.prepared.resource_arn(),
-            keys: Vec::new(),
-        })
+        Ok(Target::new(self.prepared.resource_arn(), Vec::new()))
     }
 
     fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse> {

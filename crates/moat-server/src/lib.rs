@@ -8,6 +8,7 @@ mod metrics;
 pub mod node;
 pub mod pipeline;
 pub mod service;
+mod sts_service;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -71,8 +72,10 @@ pub struct State {
     /// Bumped after every write; a cached credential or compiled identity from an older
     /// generation is reloaded.
     pub(crate) generation: Arc<std::sync::atomic::AtomicU64>,
-    /// IAM users' policies, compiled.
+    /// IAM users' and roles' policies, compiled.
     pub(crate) identities: authz::IdentityCache,
+    /// Opens the session tokens of temporary credentials.
+    pub(crate) sts: moat_sts::Sts,
 }
 
 /// An access key as authentication needs it, kept in memory so a request costs no storage
@@ -107,6 +110,10 @@ impl State {
             cloudtrail: moat_cloudtrail::CloudTrail::new(store.clone()),
         });
         services.insert(cloudtrail.signing_name(), cloudtrail);
+        let sts = moat_sts::Sts::new(store.clone());
+        let token_keys = sts.clone();
+        let sts_service: Arc<dyn Service> = Arc::new(sts_service::StsService { sts: sts.clone() });
+        services.insert(sts_service.signing_name(), sts_service);
         let audit = audit::AuditQueue::start(
             store.clone(),
             clock.clone(),
@@ -126,6 +133,7 @@ impl State {
             credentials: std::sync::RwLock::new(HashMap::new()),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             identities: authz::IdentityCache::default(),
+            sts: token_keys,
         })
     }
 
@@ -161,6 +169,41 @@ impl State {
         }
         map.insert(access_key_id.to_owned(), cached.clone());
         Ok(Some(cached))
+    }
+
+    /// The credential of temporary credentials, read from their session token alone.
+    pub(crate) fn session_credential(
+        &self,
+        access_key_id: &str,
+        token: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<CachedCredential, moat_wire::CommonError> {
+        use moat_wire::CommonError;
+        if !access_key_id.starts_with("ASIA") {
+            return Err(CommonError::InvalidClientTokenId);
+        }
+        let claims = self
+            .sts
+            .token_keys()
+            .open(access_key_id, token)
+            .map_err(|e| {
+                if !matches!(e, moat_sts::token::TokenError::Invalid) {
+                    tracing::error!(error = %e, "cannot open a session token");
+                }
+                CommonError::InvalidClientTokenId
+            })?;
+        if claims.expires_at() <= now {
+            return Err(CommonError::ExpiredToken);
+        }
+        let principal = claims
+            .principal(access_key_id)
+            .map_err(|_| CommonError::InvalidClientTokenId)?;
+        Ok(CachedCredential {
+            generation: 0,
+            principal,
+            secret: zeroize::Zeroizing::new(claims.secret_access_key.as_bytes().to_vec()),
+            active: true,
+        })
     }
 
     /// Remembers that a key was used, writing it at most once per interval per key.

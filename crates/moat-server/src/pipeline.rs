@@ -308,13 +308,23 @@ async fn run(
         }
         return Err(sigv4_failure(&e));
     }
-    if auth.session_token.is_some() {
-        // Temporary credentials arrive with STS; until then no session token is valid.
-        return Err(CommonError::InvalidClientTokenId.into());
-    }
-    let credential = state
-        .credential(&auth.access_key_id)
-        .map_err(|e| internal(request_id, &e))?;
+    let credential = match &auth.session_token {
+        // Temporary credentials: everything is in the token, no storage read.
+        Some(token) => Some(std::sync::Arc::new(
+            state
+                .session_credential(&auth.access_key_id, token, now)
+                .map_err(Failure::from)?,
+        )),
+        None => {
+            if auth.access_key_id.starts_with("ASIA") {
+                // Temporary key ids are only valid with their session token.
+                return Err(CommonError::InvalidClientTokenId.into());
+            }
+            state
+                .credential(&auth.access_key_id)
+                .map_err(|e| internal(request_id, &e))?
+        }
+    };
     if let Some(c) = &credential {
         // An inactive key or a bad signature is recorded against the key's owner.
         draft.principal = Some(c.principal.clone());
@@ -331,7 +341,9 @@ async fn run(
     )
     .map_err(|e| sigv4_failure(&e))?;
     let principal = credential.principal.clone();
-    state.note_key_use(&principal.access_key_id, service.signing_name());
+    if principal.session.is_none() {
+        state.note_key_use(&principal.access_key_id, service.signing_name());
+    }
 
     let model = service.model();
     let decoded = match model.protocol {

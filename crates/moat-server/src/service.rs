@@ -39,6 +39,11 @@ pub trait PreparedCall: Send {
     fn reads_audit_trail(&self) -> bool {
         false
     }
+    /// Whether the caller's policies are consulted: a few operations (GetCallerIdentity,
+    /// GetSessionToken) need no permission, as in AWS.
+    fn needs_authorization(&self) -> bool {
+        true
+    }
     /// What the action applies to: the resource ARN (with an entity's path, so it may read
     /// storage) and the condition keys the resource and the request's parameters bring.
     fn target(&self, principal: &Principal) -> Result<Target, ErrorResponse>;

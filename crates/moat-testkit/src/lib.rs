@@ -111,6 +111,18 @@ pub fn signed_query(
     secret: &str,
     signing_time: time::OffsetDateTime,
 ) -> std::io::Result<(u16, String)> {
+    signed_query_to(addr, "iam", params, access_key_id, secret, signing_time)
+}
+
+/// [`signed_query`] to another query-protocol service (`sts`).
+pub fn signed_query_to(
+    addr: SocketAddr,
+    service: &str,
+    params: &[(&str, &str)],
+    access_key_id: &str,
+    secret: &str,
+    signing_time: time::OffsetDateTime,
+) -> std::io::Result<(u16, String)> {
     let body: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish();
@@ -129,7 +141,7 @@ pub fn signed_query(
         secret_access_key: secret,
         session_token: None,
         region: REGION,
-        service: "iam",
+        service,
         time: signing_time,
         payload: moat_sigv4::PayloadSigning::Hash,
     };

@@ -276,6 +276,50 @@ async fn policies_decide_and_changes_apply_to_the_next_request() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn sts_operations_are_authorized_as_aws_does() {
+    let server = TestServer::start().await.unwrap();
+    let (key, secret) = user_with_key(&server, "nobody");
+    let sts = |params: &[(&str, &str)], key: &str, secret: &str| {
+        let mut all = vec![("Version", "2011-06-15")];
+        all.extend_from_slice(params);
+        moat_testkit::signed_query_to(
+            server.addr,
+            "sts",
+            &all,
+            key,
+            secret,
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap()
+    };
+    for op in moat_sts::OPERATION_NAMES {
+        let params: Vec<(&str, &str)> = match *op {
+            "AssumeRole" => vec![
+                ("Action", op),
+                ("RoleArn", "arn:aws:iam::123456789012:role/r"),
+                ("RoleSessionName", "s1"),
+            ],
+            "GetAccessKeyInfo" => vec![("Action", op), ("AccessKeyId", ROOT_ACCESS_KEY_ID)],
+            _ => vec![("Action", op)],
+        };
+        let (status, body) = sts(&params, &key, &secret);
+        // AWS asks no permission for GetCallerIdentity and GetSessionToken.
+        if matches!(*op, "GetCallerIdentity" | "GetSessionToken") {
+            assert_eq!(status, 200, "{op}: {body}");
+        } else {
+            assert_eq!((status, code(&body)), (403, "AccessDenied"), "{op}: {body}");
+            assert!(
+                body.contains(&format!("is not authorized to perform: sts:{op}")),
+                "{op}: {body}"
+            );
+        }
+        let (status, body) = sts(&params, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY);
+        assert!(status < 500, "{op}: {status} {body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn clock_skew_is_refused_both_ways_as_aws_words_it() {
     let clock = ManualClock::new(OffsetDateTime::now_utc());
     let server = TestServer::start_with_clock(Arc::new(clock.clone()))

@@ -142,34 +142,112 @@ pub fn iam_path_arn(account: AccountId, kind: &str, path: &str, name: &str) -> S
 }
 
 /// Who signed a request, once authenticated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub account: AccountId,
     pub kind: PrincipalKind,
-    /// `arn:aws:iam::ACCOUNT:root` or the user's ARN.
+    /// `arn:aws:iam::ACCOUNT:root`, the user's ARN, or for a role session
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
     pub arn: String,
-    /// The unique id AWS reports for the principal (the account id for root, AIDA... for users).
+    /// The unique id AWS reports for the principal: the account id for root, `AIDA...` for
+    /// users, `AROA...:SESSION` for role sessions.
     pub id: String,
     /// The access key the request was signed with.
     pub access_key_id: String,
+    /// For temporary credentials (`ASIA...`), what the session carries.
+    pub session: Option<Arc<Session>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrincipalKind {
     Root,
-    User { name: String, path: String },
+    User {
+        name: String,
+        path: String,
+    },
+    /// A session of a role, from AssumeRole or AssumeRoleWithWebIdentity.
+    AssumedRole {
+        role_name: String,
+        role_path: String,
+        /// The role's unique id (`AROA...`).
+        role_id: String,
+        session_name: String,
+    },
+}
+
+/// What temporary credentials carry, sealed in their session token: any node can read it back
+/// from the token alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub issued_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    /// When the MFA code that created the session (or the one it was chained from) was
+    /// checked; `None` without MFA.
+    pub mfa_authenticated_at: Option<OffsetDateTime>,
+    /// The inline session policy, as given.
+    pub policy: Option<String>,
+    /// Managed policies passed as session policies.
+    pub policy_arns: Vec<String>,
+    /// Session tags, which become `aws:PrincipalTag/*` and override the role's own tags.
+    pub tags: Vec<(String, String)>,
+    /// The session tag keys that pass on to a chained role session.
+    pub transitive_tag_keys: Vec<String>,
+    pub source_identity: Option<String>,
+    /// Created with the credentials of another role session (role chaining).
+    pub chained: bool,
+    /// Created by AssumeRoleWithWebIdentity.
+    pub web_identity: bool,
 }
 
 impl Principal {
+    /// A principal signing with long-term credentials.
+    pub fn long_term(
+        account: AccountId,
+        kind: PrincipalKind,
+        arn: String,
+        id: String,
+        access_key_id: String,
+    ) -> Principal {
+        Principal {
+            account,
+            kind,
+            arn,
+            id,
+            access_key_id,
+            session: None,
+        }
+    }
+
     pub fn is_root(&self) -> bool {
         matches!(self.kind, PrincipalKind::Root)
     }
 
-    /// `Root` or `IAMUser`, as CloudTrail's userIdentity.type says.
+    /// `Root`, `IAMUser` or `AssumedRole`, as CloudTrail's userIdentity.type says.
     pub fn type_name(&self) -> &'static str {
         match self.kind {
             PrincipalKind::Root => "Root",
             PrincipalKind::User { .. } => "IAMUser",
+            PrincipalKind::AssumedRole { .. } => "AssumedRole",
+        }
+    }
+
+    /// The IAM user's name, for users and their GetSessionToken sessions.
+    pub fn user_name(&self) -> Option<&str> {
+        match &self.kind {
+            PrincipalKind::User { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The ARN of the role a role session belongs to.
+    pub fn role_arn(&self) -> Option<String> {
+        match &self.kind {
+            PrincipalKind::AssumedRole {
+                role_name,
+                role_path,
+                ..
+            } => Some(iam_path_arn(self.account, "role", role_path, role_name)),
+            _ => None,
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum CommonError {
     IncompleteSignature(String),
     #[error("The security token included in the request is invalid.")]
     InvalidClientTokenId,
+    #[error("The security token included in the request is expired")]
+    ExpiredToken,
     #[error("{0}")]
     SignatureDoesNotMatch(String),
     #[error("{0}")]
@@ -60,6 +62,7 @@ impl AwsError for CommonError {
             CommonError::MissingAuthenticationToken => "MissingAuthenticationToken",
             CommonError::IncompleteSignature(_) => "IncompleteSignature",
             CommonError::InvalidClientTokenId => "InvalidClientTokenId",
+            CommonError::ExpiredToken => "ExpiredToken",
             CommonError::SignatureDoesNotMatch(_) => "SignatureDoesNotMatch",
             CommonError::InvalidSignature(_) => "InvalidSignatureException",
             CommonError::AccessDenied(_) => "AccessDenied",
@@ -82,6 +85,7 @@ impl AwsError for CommonError {
             CommonError::MissingAuthenticationToken
             | CommonError::UnknownService(_)
             | CommonError::InvalidClientTokenId
+            | CommonError::ExpiredToken
             | CommonError::SignatureDoesNotMatch(_)
             | CommonError::AccessDenied(_) => 403,
             CommonError::InvalidSignature(_) => 400,

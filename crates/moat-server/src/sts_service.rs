@@ -1,0 +1,89 @@
+//! STS on the shared endpoint.
+
+use moat_sts::{Call, Prepared, Sts};
+use moat_types::Principal;
+use moat_wire::{AwsError, CommonError, ErrorResponse, ServiceModel};
+use serde_json::Value;
+
+use crate::service::{CallContext, PreparedCall, Service, Target};
+
+pub struct StsService {
+    pub sts: Sts,
+}
+
+impl Service for StsService {
+    fn signing_name(&self) -> &'static str {
+        "sts"
+    }
+
+    fn model(&self) -> &'static ServiceModel {
+        moat_sts::model()
+    }
+
+    fn prepare(
+        &self,
+        operation: &str,
+        input: Value,
+    ) -> Result<Option<Box<dyn PreparedCall>>, ErrorResponse> {
+        match moat_sts::Request::from_value(operation, input) {
+            None => Ok(None),
+            Some(Err(e)) => Err(ErrorResponse::from_error(&CommonError::ValidationError(
+                format!("1 validation error detected: {e}"),
+            ))),
+            Some(Ok(request)) => Ok(Some(Box::new(StsCall {
+                sts: self.sts.clone(),
+                prepared: Sts::prepare(request),
+            }))),
+        }
+    }
+}
+
+struct StsCall {
+    sts: Sts,
+    prepared: Prepared,
+}
+
+impl PreparedCall for StsCall {
+    fn operation(&self) -> &'static str {
+        self.prepared.operation
+    }
+
+    fn action(&self) -> String {
+        self.prepared.action()
+    }
+
+    fn read_only(&self) -> bool {
+        // STS changes no IAM state; a code's one-time use is recorded by the MFA check itself.
+        true
+    }
+
+    fn needs_authorization(&self) -> bool {
+        self.prepared.needs_authorization
+    }
+
+    fn target(&self, principal: &Principal) -> Result<Target, ErrorResponse> {
+        self.sts
+            .target(principal, &self.prepared)
+            .map_err(|e| ErrorResponse::from_error(&e))
+    }
+
+    fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse> {
+        let StsCall { sts, prepared } = *self;
+        let call = Call {
+            principal: ctx.principal,
+            now: ctx.now,
+        };
+        match sts.execute(prepared, &call) {
+            Ok(response) => response.to_value().map_err(|e| {
+                tracing::error!(request_id = ctx.request_id, error = %e, "cannot encode STS output");
+                ErrorResponse::from_error(&CommonError::InternalFailure(ctx.request_id.to_owned()))
+            }),
+            Err(e) => {
+                if e.http_status() >= 500 {
+                    tracing::error!(request_id = ctx.request_id, error = %e, "STS operation failed");
+                }
+                Err(ErrorResponse::from_error(&e))
+            }
+        }
+    }
+}

@@ -315,6 +315,16 @@ pub struct WriteTx<'a> {
 }
 
 impl WriteTx<'_> {
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> &Connection {
+        self.conn
+    }
+
+    #[cfg(test)]
+    pub(crate) fn signer(&self) -> &Signer {
+        self.signer
+    }
+
     /// Appends events to the audit trail in this transaction: they commit, or roll back, with
     /// everything else it holds. Returns the trail's new length.
     pub fn append_audit(&mut self, events: &[AuditEvent]) -> Result<u64, StoreError> {

@@ -848,3 +848,55 @@ mod tests {
             .is_err());
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn time_event() {
+        let account: moat_types::AccountId = "123456789012".parse().unwrap();
+        let mut d = AuditDraft::new(
+            "15188a6e-8708-4ad2-afc0-bcfbda649b3e",
+            time::macros::datetime!(2026-11-29 12:00 UTC),
+            "127.0.0.1".parse().unwrap(),
+            "Boto3/1.43.11 md/Botocore#1.43.11 ua/2.1 os/linux#6.18.44 md/arch#x86_64 lang/python#3.11.7 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.43.11",
+            "us-east-1",
+        );
+        d.service = Some("iam");
+        d.model = Some(moat_iam::model());
+        d.principal = Some(Principal {
+            account,
+            kind: PrincipalKind::Root,
+            arn: "arn:aws:iam::123456789012:root".into(),
+            id: "123456789012".into(),
+            access_key_id: "AKIAMOATTESTROOT0001".into(),
+        });
+        d.operation = Some("GetUser".into());
+        d.input = Some(serde_json::json!({"UserName": "u050"}));
+        d.read_only = Some(true);
+        let n = 200_000;
+        let t = std::time::Instant::now();
+        let mut total = 0;
+        for _ in 0..n {
+            let e = d.event(Outcome::Success(None)).unwrap();
+            total += e.cloudtrail_event.len();
+        }
+        let build = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+        let e = d.event(Outcome::Success(None)).unwrap();
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            let b = e.canonical_bytes().unwrap();
+            total += moat_store::audit::chain_hash(&[0u8; 32], &b)[0] as usize;
+        }
+        let enc = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            let d2 = d.clone();
+            total += d2.request_id.len();
+        }
+        let clone = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+        println!("build {build:.2} us, encode+hash {enc:.2} us, draft clone {clone:.2} us, body {} B ({total})", e.canonical_bytes().unwrap().len());
+        println!("{}", String::from_utf8(e.canonical_bytes().unwrap()).unwrap());
+    }
+}

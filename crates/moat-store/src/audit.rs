@@ -635,7 +635,10 @@ mod tests {
         let bytes = e.canonical_bytes().unwrap();
         let text = std::str::from_utf8(&bytes).unwrap();
         let (header, record) = text.split_once('\n').unwrap();
-        assert!(header.starts_with("{\"v\":2,\"eventId\":\"id-1\","), "{header}");
+        assert!(
+            header.starts_with("{\"v\":2,\"eventId\":\"id-1\","),
+            "{header}"
+        );
         assert_eq!(record, e.cloudtrail_event);
         assert_eq!(AuditEvent::from_canonical_bytes(&bytes).unwrap(), e);
     }

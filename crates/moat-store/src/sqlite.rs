@@ -570,7 +570,10 @@ mod tests {
         let r: Result<(), StoreError> = store.read(|_| Err(StoreError::WrongRootKey));
         assert!(r.is_err());
         for _ in 0..8 {
-            assert!(store.read(|tx| tx.get::<Thing>("1", "k")).unwrap().is_some());
+            assert!(store
+                .read(|tx| tx.get::<Thing>("1", "k"))
+                .unwrap()
+                .is_some());
         }
     }
 

@@ -8,6 +8,7 @@
 //! waits for room in the queue before it is answered, so no event is dropped silently; if the
 //! queue stays full (the disk is failing) the request is refused instead.
 
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,8 @@ pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 /// CloudTrail does.
 const MAX_ELEMENTS_BYTES: usize = 100 * 1024;
 const MAX_USER_AGENT_BYTES: usize = 1024;
+/// Room for a typical record, so writing it allocates once.
+const RECORD_CAPACITY: usize = 1024;
 
 /// Everything known about a call so far, filled in as the pipeline progresses.
 #[derive(Clone)]
@@ -58,49 +61,79 @@ pub(crate) enum Outcome<'a> {
     Failure(&'a ErrorResponse),
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct UserIdentity<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    principal_id: &'a str,
-    arn: &'a str,
-    account_id: String,
-    access_key_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_name: Option<&'a str>,
+/// Writes a CloudTrail record's JSON: fields in CloudTrail's order, keys written as they are
+/// (they are literals), strings escaped as serde_json does, only when they need it.
+struct RecordWriter {
+    out: Vec<u8>,
+    /// Whether the object being written has a member already (a comma goes first).
+    more: bool,
 }
 
-/// The CloudTrail record, fields in CloudTrail's order.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Record<'a> {
-    event_version: &'static str,
-    user_identity: UserIdentity<'a>,
-    event_time: String,
-    event_source: &'a str,
-    event_name: &'a str,
-    aws_region: &'a str,
-    #[serde(rename = "sourceIPAddress")]
-    source_ip_address: String,
-    user_agent: &'a str,
-    request_parameters: Option<Value>,
-    response_elements: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    additional_event_data: Option<Value>,
-    #[serde(rename = "requestID")]
-    request_id: &'a str,
-    #[serde(rename = "eventID")]
-    event_id: &'a str,
-    read_only: bool,
-    event_type: &'static str,
-    management_event: bool,
-    recipient_account_id: String,
-    event_category: &'static str,
+impl RecordWriter {
+    fn new() -> RecordWriter {
+        let mut out = Vec::with_capacity(RECORD_CAPACITY);
+        out.push(b'{');
+        RecordWriter { out, more: false }
+    }
+
+    fn key(&mut self, key: &'static str) {
+        if self.more {
+            self.out.push(b',');
+        }
+        self.more = true;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn str(&mut self, key: &'static str, value: &str) {
+        self.key(key);
+        let plain = value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+        if plain {
+            self.out.push(b'"');
+            self.out.extend_from_slice(value.as_bytes());
+            self.out.push(b'"');
+        } else {
+            self.json(value);
+        }
+    }
+
+    fn raw(&mut self, key: &'static str, value: &str) {
+        self.key(key);
+        self.out.extend_from_slice(value.as_bytes());
+    }
+
+    fn value(&mut self, key: &'static str, value: Option<&Value>) {
+        self.key(key);
+        match value {
+            Some(v) => self.json(v),
+            None => self.out.extend_from_slice(b"null"),
+        }
+    }
+
+    fn json<T: Serialize + ?Sized>(&mut self, value: &T) {
+        // Serializing strings and JSON values into a Vec cannot fail.
+        if serde_json::to_writer(&mut self.out, value).is_err() {
+            self.out.extend_from_slice(b"null");
+        }
+    }
+
+    fn open(&mut self, key: &'static str) {
+        self.key(key);
+        self.out.push(b'{');
+        self.more = false;
+    }
+
+    fn close(&mut self) {
+        self.out.push(b'}');
+        self.more = true;
+    }
+
+    fn finish(mut self) -> String {
+        self.out.push(b'}');
+        // Only UTF-8 was written.
+        String::from_utf8(self.out).unwrap_or_default()
+    }
 }
 
 impl AuditDraft {
@@ -140,16 +173,12 @@ impl AuditDraft {
         let read_only = self
             .read_only
             .unwrap_or_else(|| looks_read_only(event_name));
-        let input_shape = self
+        let declared = self
             .model
             .zip(self.operation.as_deref())
-            .and_then(|(m, op)| m.operation(op))
-            .and_then(|o| o.input.as_deref());
-        let output_shape = self
-            .model
-            .zip(self.operation.as_deref())
-            .and_then(|(m, op)| m.operation(op))
-            .and_then(|o| o.output.as_deref());
+            .and_then(|(m, op)| m.operation(op));
+        let input_shape = declared.and_then(|o| o.input.as_deref());
+        let output_shape = declared.and_then(|o| o.output.as_deref());
 
         let mut hidden = Vec::new();
         let mut truncated = Map::new();
@@ -169,11 +198,7 @@ impl AuditDraft {
                 let leaks = hidden
                     .iter()
                     .any(|s| !s.is_empty() && e.message.contains(s));
-                let message = if leaks {
-                    HIDDEN.to_owned()
-                } else {
-                    e.message.clone()
-                };
+                let message = if leaks { HIDDEN } else { e.message.as_str() };
                 (Some(e.code.as_str()), Some(message))
             }
             Outcome::Success(_) => (None, None),
@@ -190,37 +215,48 @@ impl AuditDraft {
             _ => user_name,
         };
         let event_id = crate::pipeline::new_request_id();
-        let record = Record {
-            event_version: "1.08",
-            user_identity: UserIdentity {
-                kind: principal.type_name(),
-                principal_id: &principal.id,
-                arn: &principal.arn,
-                account_id: account.clone(),
-                access_key_id: &principal.access_key_id,
-                user_name,
-            },
-            event_time: moat_wire::timestamp::format_iso8601(self.event_time),
-            event_source: &event_source,
-            event_name,
-            aws_region: &self.region,
-            source_ip_address: self.source_ip.to_string(),
-            user_agent: &self.user_agent,
-            request_parameters,
-            response_elements,
-            error_code,
-            error_message,
-            additional_event_data: (!truncated.is_empty()).then_some(Value::Object(truncated)),
-            request_id: &self.request_id,
-            event_id: &event_id,
-            read_only,
-            event_type: "AwsApiCall",
-            management_event: true,
-            recipient_account_id: account.clone(),
-            event_category: "Management",
-        };
-        // Serializing plain values cannot fail; an empty record would still be chained.
-        let cloudtrail_event = serde_json::to_string(&record).unwrap_or_default();
+        let mut w = RecordWriter::new();
+        w.str("eventVersion", "1.08");
+        w.open("userIdentity");
+        w.str("type", principal.type_name());
+        w.str("principalId", &principal.id);
+        w.str("arn", &principal.arn);
+        w.str("accountId", &account);
+        w.str("accessKeyId", &principal.access_key_id);
+        if let Some(name) = user_name {
+            w.str("userName", name);
+        }
+        w.close();
+        w.str(
+            "eventTime",
+            &moat_wire::timestamp::format_iso8601(self.event_time),
+        );
+        w.str("eventSource", &event_source);
+        w.str("eventName", event_name);
+        w.str("awsRegion", &self.region);
+        w.key("sourceIPAddress");
+        // An address's text needs no escaping.
+        let _ = write!(w.out, "\"{}\"", self.source_ip);
+        w.str("userAgent", &self.user_agent);
+        w.value("requestParameters", request_parameters.as_ref());
+        w.value("responseElements", response_elements.as_ref());
+        if let Some(code) = error_code {
+            w.str("errorCode", code);
+        }
+        if let Some(message) = error_message {
+            w.str("errorMessage", message);
+        }
+        if !truncated.is_empty() {
+            w.value("additionalEventData", Some(&Value::Object(truncated)));
+        }
+        w.str("requestID", &self.request_id);
+        w.str("eventID", &event_id);
+        w.raw("readOnly", if read_only { "true" } else { "false" });
+        w.str("eventType", "AwsApiCall");
+        w.raw("managementEvent", "true");
+        w.str("recipientAccountId", &account);
+        w.str("eventCategory", "Management");
+        let cloudtrail_event = w.finish();
         let mut resources = resources(self.input.as_ref(), outcome);
         resources.sort();
         resources.dedup();
@@ -284,7 +320,7 @@ fn safe_view(
     scrub_by_name(&mut redacted);
     collect_hidden(value, &redacted, hidden);
     match (model, shape) {
-        (Some(model), Some(shape)) => camel_view(model, shape, &redacted),
+        (Some(model), Some(shape)) => camel_view(model, shape, redacted),
         _ => redacted,
     }
 }
@@ -292,7 +328,6 @@ fn safe_view(
 /// Member names that hold secrets whatever the model says (passwords, secret keys, session
 /// tokens, key material, MFA seeds and codes).
 fn is_secret_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
     [
         "password",
         "secret",
@@ -305,7 +340,14 @@ fn is_secret_name(name: &str) -> bool {
         "plaintext",
     ]
     .iter()
-    .any(|s| lower.contains(s))
+    .any(|s| contains_ignore_ascii_case(name, s))
+}
+
+/// Whether `hay` contains `needle` (lower case ASCII), ignoring ASCII case, without allocating.
+fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 fn scrub_by_name(value: &mut Value) {
@@ -350,15 +392,17 @@ fn lower_camel(name: &str) -> String {
     moat_wire::validate::wire_path_segment(name)
 }
 
-fn camel_view(model: &ServiceModel, shape_name: &str, value: &Value) -> Value {
+/// The value with the model's member names in lower camel case and timestamps in ISO 8601;
+/// members the model does not know are dropped. Takes the value to move what it keeps.
+fn camel_view(model: &ServiceModel, shape_name: &str, value: Value) -> Value {
     let Some(shape) = model.shape(shape_name) else {
-        return value.clone();
+        return value;
     };
     match (&shape.kind, value) {
-        (ShapeKind::Structure { members, .. }, Value::Object(map)) => {
+        (ShapeKind::Structure { members, .. }, Value::Object(mut map)) => {
             let mut out = Map::new();
             for m in members {
-                if let Some(v) = map.get(&m.name) {
+                if let Some(v) = map.remove(&m.name) {
                     out.insert(lower_camel(&m.name), camel_view(model, &m.shape, v));
                 }
             }
@@ -366,30 +410,50 @@ fn camel_view(model: &ServiceModel, shape_name: &str, value: &Value) -> Value {
         }
         (ShapeKind::List { member, .. }, Value::Array(items)) => Value::Array(
             items
-                .iter()
+                .into_iter()
                 .map(|v| camel_view(model, &member.shape, v))
                 .collect(),
         ),
         (ShapeKind::Map { value: vm, .. }, Value::Object(map)) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), camel_view(model, &vm.shape, v)))
+            map.into_iter()
+                .map(|(k, v)| (k, camel_view(model, &vm.shape, v)))
                 .collect(),
         ),
-        (ShapeKind::Timestamp, v) => match moat_wire::timestamp::from_value(v) {
+        (ShapeKind::Timestamp, v) => match moat_wire::timestamp::from_value(&v) {
             Some(t) => Value::String(moat_wire::timestamp::format_iso8601(t)),
-            None => v.clone(),
+            None => v,
         },
-        _ => value.clone(),
+        (_, v) => v,
     }
 }
 
 /// `value` unless its JSON is larger than CloudTrail keeps; then `None`, noted in `truncated`.
 fn bounded(value: Value, field: &str, truncated: &mut Map<String, Value>) -> Option<Value> {
-    if value.to_string().len() > MAX_ELEMENTS_BYTES {
+    if json_len(&value) > MAX_ELEMENTS_BYTES {
         truncated.insert(format!("{field}Omitted"), Value::Bool(true));
         return None;
     }
     Some(value)
+}
+
+/// The length of a value's compact JSON, counted without building it.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; if it did, count the value as too large.
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 /// Resources named by a call's input (and the key a CreateAccessKey made), as LookupEvents
@@ -767,6 +831,72 @@ mod tests {
         assert_eq!(r["errorCode"], "PasswordPolicyViolation");
         assert_eq!(r["errorMessage"], HIDDEN);
         assert_eq!(r["responseElements"], Value::Null);
+    }
+
+    #[test]
+    fn records_are_well_formed_json_in_cloudtrail_order_whatever_the_strings() {
+        let mut d = draft(
+            "CreateUser",
+            serde_json::json!({"UserName": "a\"b\\c\u{1}é", "Path": "/"}),
+        );
+        d.user_agent = "agent \"quoted\" \\ tab\t nl\n ☃".into();
+        d.source_ip = "::1".parse().unwrap();
+        d.read_only = Some(false);
+        let err = ErrorResponse {
+            code: "EntityAlreadyExists".into(),
+            message: "User with name a\"b\\c\u{1}é already exists.".into(),
+            http_status: 409,
+            sender_fault: true,
+        };
+        let e = d.event(Outcome::Failure(&err)).unwrap();
+        let r = record(&e);
+        assert_eq!(r["userAgent"], "agent \"quoted\" \\ tab\t nl\n ☃");
+        assert_eq!(r["sourceIPAddress"], "::1");
+        assert_eq!(r["requestParameters"]["userName"], "a\"b\\c\u{1}é");
+        assert_eq!(r["errorMessage"], err.message.as_str());
+        assert_eq!(r["readOnly"], false);
+        assert_eq!(r["managementEvent"], true);
+        assert_eq!(r["userIdentity"]["accountId"], "123456789012");
+        // Written as serde_json writes these values, in CloudTrail's order.
+        let keys: Vec<&str> = [
+            "eventVersion",
+            "userIdentity",
+            "eventTime",
+            "eventSource",
+            "eventName",
+            "awsRegion",
+            "sourceIPAddress",
+            "userAgent",
+            "requestParameters",
+            "responseElements",
+            "errorCode",
+            "errorMessage",
+            "requestID",
+            "eventID",
+            "readOnly",
+            "eventType",
+            "managementEvent",
+            "recipientAccountId",
+            "eventCategory",
+        ]
+        .to_vec();
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|k| e.cloudtrail_event.find(&format!("\"{k}\":")).unwrap())
+            .collect();
+        assert!(
+            positions.windows(2).all(|p| p[0] < p[1]),
+            "{}",
+            e.cloudtrail_event
+        );
+        assert_eq!(
+            serde_json::to_string(&r["userAgent"]).unwrap(),
+            serde_json::to_string(&d.user_agent).unwrap()
+        );
+        assert!(e.cloudtrail_event.contains(&format!(
+            "\"userAgent\":{}",
+            serde_json::to_string(&d.user_agent).unwrap()
+        )));
     }
 
     #[test]

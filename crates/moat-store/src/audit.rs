@@ -1,6 +1,6 @@
 //! The audit trail: an append-only, hash-chained log of events with signed checkpoints.
 //!
-//! Each event is stored as its canonical bytes (the JSON of [`AuditEvent`]) together with
+//! Each event is stored as its canonical bytes ([`AuditEvent::canonical_bytes`]) together with
 //! `prev` (the hash of the event before it; 32 zero bytes for the first) and
 //! `hash = SHA-256(prev || bytes)`. Altering an event breaks its own hash; removing, inserting
 //! or reordering events breaks the link from one event to the next. Hashes alone can be
@@ -56,12 +56,88 @@ pub struct AuditResource {
     pub resource_name: String,
 }
 
+/// The fields of an event besides its CloudTrail record, as the header of its stored bytes.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Header<S, R> {
+    /// The format of the stored bytes: [`FORMAT`].
+    v: u32,
+    event_id: S,
+    event_time_ms: i64,
+    account: S,
+    event_source: S,
+    event_name: S,
+    read_only: bool,
+    username: S,
+    access_key_id: S,
+    resources: R,
+}
+
+/// The format [`AuditEvent::canonical_bytes`] writes. Format 1 (the first trails) was the JSON
+/// of the whole [`AuditEvent`], the record escaped as a JSON string; it is still read.
+pub const FORMAT: u32 = 2;
+
 impl AuditEvent {
-    /// The bytes that are stored and hashed.
+    /// The bytes that are stored and hashed (format 2): the JSON of every field but the
+    /// record (one line: compact JSON holds no raw newline), a newline, then the CloudTrail
+    /// record verbatim. Writing the record as is, rather than escaped inside a JSON string,
+    /// makes events smaller and cheaper to encode.
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        serde_json::to_vec(self)
+        let mut out = Vec::with_capacity(HEADER_CAPACITY + self.cloudtrail_event.len());
+        serde_json::to_writer(
+            &mut out,
+            &Header {
+                v: FORMAT,
+                event_id: self.event_id.as_str(),
+                event_time_ms: self.event_time_ms,
+                account: self.account.as_str(),
+                event_source: self.event_source.as_str(),
+                event_name: self.event_name.as_str(),
+                read_only: self.read_only,
+                username: self.username.as_str(),
+                access_key_id: self.access_key_id.as_str(),
+                resources: self.resources.as_slice(),
+            },
+        )?;
+        out.push(b'\n');
+        out.extend_from_slice(self.cloudtrail_event.as_bytes());
+        Ok(out)
+    }
+
+    /// Reads stored bytes of either format.
+    pub fn from_canonical_bytes(bytes: &[u8]) -> Result<AuditEvent, serde_json::Error> {
+        let Some(newline) = bytes.iter().position(|&b| b == b'\n') else {
+            // Format 1: compact JSON, no newline anywhere.
+            return serde_json::from_slice(bytes);
+        };
+        let (header, record) = bytes.split_at(newline);
+        let header: Header<String, Vec<AuditResource>> = serde_json::from_slice(header)?;
+        if header.v != FORMAT {
+            return Err(serde::de::Error::custom(format_args!(
+                "unknown event format {}",
+                header.v
+            )));
+        }
+        let record = record.get(1..).unwrap_or_default();
+        let cloudtrail_event = String::from_utf8(record.to_vec())
+            .map_err(|_| serde::de::Error::custom("the record is not UTF-8"))?;
+        Ok(AuditEvent {
+            event_id: header.event_id,
+            event_time_ms: header.event_time_ms,
+            account: header.account,
+            event_source: header.event_source,
+            event_name: header.event_name,
+            read_only: header.read_only,
+            username: header.username,
+            access_key_id: header.access_key_id,
+            resources: header.resources,
+            cloudtrail_event,
+        })
     }
 }
+
+/// Room for a typical header, so encoding allocates once.
+const HEADER_CAPACITY: usize = 384;
 
 /// Separators of the indexed resources column: each resource is `RS type US name RS`, so a
 /// lookup matches a whole type (`RS type US`) or a whole name (`US name RS`) with one substring
@@ -453,8 +529,8 @@ impl<'a> Verifier<'a> {
                 after: row.seq,
             });
         }
-        let event: AuditEvent =
-            serde_json::from_slice(&row.body).map_err(|e| VerifyError::Unreadable {
+        let event =
+            AuditEvent::from_canonical_bytes(&row.body).map_err(|e| VerifyError::Unreadable {
                 seq: row.seq,
                 detail: e.to_string(),
             })?;
@@ -532,6 +608,53 @@ mod tests {
         let mut input = GENESIS.to_vec();
         input.extend_from_slice(b"abc");
         assert_eq!(h.as_slice(), ring::digest::digest(&SHA256, &input).as_ref());
+    }
+
+    fn sample() -> AuditEvent {
+        AuditEvent {
+            event_id: "id-1".into(),
+            event_time_ms: 1_764_458_926_000,
+            account: "123456789012".into(),
+            event_source: "iam.amazonaws.com".into(),
+            event_name: "Get\nUser \"quoted\"".into(),
+            read_only: true,
+            username: "root".into(),
+            access_key_id: "AKIAEXAMPLE".into(),
+            resources: vec![AuditResource {
+                resource_type: "AWS::IAM::User".into(),
+                resource_name: "a\nb".into(),
+            }],
+            // Records are written verbatim, newlines and all.
+            cloudtrail_event: "{\"eventID\":\"id-1\",\n\"userAgent\":\"x\\\"y\"}".into(),
+        }
+    }
+
+    #[test]
+    fn canonical_bytes_are_a_header_line_then_the_record_verbatim() {
+        let e = sample();
+        let bytes = e.canonical_bytes().unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        let (header, record) = text.split_once('\n').unwrap();
+        assert!(
+            header.starts_with("{\"v\":2,\"eventId\":\"id-1\","),
+            "{header}"
+        );
+        assert_eq!(record, e.cloudtrail_event);
+        assert_eq!(AuditEvent::from_canonical_bytes(&bytes).unwrap(), e);
+    }
+
+    #[test]
+    fn format_1_still_reads_and_unknown_formats_do_not() {
+        let e = sample();
+        let v1 = serde_json::to_vec(&e).unwrap();
+        assert!(!v1.contains(&b'\n'));
+        assert_eq!(AuditEvent::from_canonical_bytes(&v1).unwrap(), e);
+        let v3 = String::from_utf8(e.canonical_bytes().unwrap())
+            .unwrap()
+            .replacen("{\"v\":2,", "{\"v\":3,", 1);
+        assert!(AuditEvent::from_canonical_bytes(v3.as_bytes()).is_err());
+        assert!(AuditEvent::from_canonical_bytes(b"{}\n{}").is_err());
+        assert!(AuditEvent::from_canonical_bytes(b"not json").is_err());
     }
 
     #[test]

@@ -101,6 +101,16 @@ pub(crate) fn append(
     signer: &Signer,
     events: &[AuditEvent],
 ) -> Result<u64, StoreError> {
+    append_encoded(conn, signer, events, AuditEvent::canonical_bytes)
+}
+
+/// [`append`] with the encoding given (tests write older formats with it).
+fn append_encoded(
+    conn: &Connection,
+    signer: &Signer,
+    events: &[AuditEvent],
+    encode: fn(&AuditEvent) -> Result<Vec<u8>, serde_json::Error>,
+) -> Result<u64, StoreError> {
     let (mut seq, mut hash) = head(conn)?;
     if events.is_empty() {
         return Ok(seq);
@@ -111,7 +121,7 @@ pub(crate) fn append(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     for event in events {
-        let body = event.canonical_bytes().map_err(|e| StoreError::Corrupt {
+        let body = encode(event).map_err(|e| StoreError::Corrupt {
             kind: "audit_event".to_owned(),
             key: event.event_id.clone(),
             detail: e.to_string(),
@@ -216,7 +226,7 @@ pub(crate) fn lookup(conn: &Connection, q: &LookupQuery) -> Result<LookupPage, S
         }
         let seq = to_u64(row.get(0)?);
         let body: Vec<u8> = row.get(2)?;
-        let event: AuditEvent = serde_json::from_slice(&body).map_err(|e| StoreError::Corrupt {
+        let event = AuditEvent::from_canonical_bytes(&body).map_err(|e| StoreError::Corrupt {
             kind: "audit_event".to_owned(),
             key: seq.to_string(),
             detail: e.to_string(),
@@ -688,7 +698,8 @@ mod tests {
             let body = if seq == 2 {
                 String::from_utf8(body)
                     .unwrap()
-                    .replace("id-2\\\"", "id-Z\\\"")
+                    // The record's copy only: the indexed header stays consistent.
+                    .replace("\"eventID\":\"id-2\"", "\"eventID\":\"id-Z\"")
                     .into_bytes()
             } else {
                 body
@@ -731,6 +742,113 @@ mod tests {
                 VerifyError::DigestBeyondEnd {
                     seq: 1003,
                     last: 1001
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_trail_begun_in_format_1_still_verifies_and_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path(), key()).unwrap();
+        let legacy = |e: &AuditEvent| serde_json::to_vec(e);
+        let events: Vec<AuditEvent> = (1..=1005).map(event).collect();
+        let (old, new) = events.split_at(1002);
+        store
+            .write(|tx| append_encoded(tx.conn(), tx.signer(), old, legacy))
+            .unwrap();
+        store.append_audit(new).unwrap();
+        let conn = Connection::open(dir.path().join("moat.db")).unwrap();
+        let first: Vec<u8> = conn
+            .query_row("SELECT body FROM audit_events WHERE seq = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(first.starts_with(b"{\"eventId\""), "format 1");
+        assert!(!first.contains(&b'\n'));
+        let last: Vec<u8> = conn
+            .query_row("SELECT body FROM audit_events WHERE seq = 1005", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(last.starts_with(b"{\"v\":2,"), "format 2");
+        assert_eq!(verify_dir(&dir).unwrap().events, 1005);
+        let page = store
+            .lookup_audit(&LookupQuery {
+                account: ACCOUNT.to_owned(),
+                start_ms: None,
+                end_ms: None,
+                filter: None,
+                after: None,
+                limit: 5,
+            })
+            .unwrap();
+        let got: Vec<AuditEvent> = page.events.into_iter().map(|e| e.event).collect();
+        let want: Vec<AuditEvent> = events.iter().rev().take(5).cloned().collect();
+        assert_eq!(got, want, "both formats read back whole");
+        let one = store
+            .lookup_audit(&LookupQuery {
+                account: ACCOUNT.to_owned(),
+                start_ms: None,
+                end_ms: None,
+                filter: Some(LookupFilter::EventId("id-7".into())),
+                after: None,
+                limit: 5,
+            })
+            .unwrap();
+        assert_eq!(one.events.first().map(|e| &e.event), Some(&event(7)));
+
+        // Tampering is caught in either format.
+        tamper(
+            &dir,
+            "UPDATE audit_events SET body = CAST(replace(CAST(body AS TEXT), 'user3', 'userX') AS BLOB) WHERE seq = 3",
+        );
+        assert!(matches!(
+            verify_dir(&dir).unwrap_err(),
+            VerifyError::Altered { seq: 3 }
+        ));
+    }
+
+    #[test]
+    fn a_format_2_event_whose_header_and_record_disagree_with_the_index_is_caught() {
+        let (dir, _s) = trail(10);
+        let conn = Connection::open(dir.path().join("moat.db")).unwrap();
+        // An attacker rewrites the whole chain from event 4 with the header's user name
+        // changed: every hash recomputed, but the indexed copy no longer matches.
+        tamper(&dir, "SELECT 1");
+        let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = conn
+            .prepare("SELECT seq, prev, body FROM audit_events WHERE seq >= 4 ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut prev = rows[0].1.clone();
+        for (seq, _, body) in rows {
+            let body = if seq == 4 {
+                String::from_utf8(body)
+                    .unwrap()
+                    .replacen("\"username\":\"root\"", "\"username\":\"mallory\"", 1)
+                    .into_bytes()
+            } else {
+                body
+            };
+            let hash = chain_hash(&prev, &body);
+            conn.execute(
+                "UPDATE audit_events SET prev = ?1, hash = ?2, body = ?3 WHERE seq = ?4",
+                params![prev, hash.as_slice(), body, seq],
+            )
+            .unwrap();
+            prev = hash.to_vec();
+        }
+        let err = verify_dir(&dir).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                VerifyError::IndexAltered {
+                    seq: 4,
+                    field: "username"
                 }
             ),
             "{err}"

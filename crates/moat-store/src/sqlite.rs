@@ -17,6 +17,9 @@ use crate::audit::{AuditEvent, LookupPage, LookupQuery, Signer};
 use crate::{audit_sqlite, Reader, Record, RootKey, StoreError, Writer, MIGRATIONS};
 
 const READERS: usize = 4;
+/// Prepared statements kept per connection: every query the store makes (LookupEvents has one
+/// per filter) stays prepared.
+const STATEMENT_CACHE: usize = 64;
 pub(crate) const ROOT_KEY_CHECK: &str = "root-key-check";
 pub(crate) const ROOT_KEY_CHECK_PLAINTEXT: &[u8] = b"moat root key check v1";
 
@@ -34,6 +37,34 @@ pub(crate) struct Sqlite {
     signer: Signer,
 }
 
+/// A read transaction on a reader connection, ended (rolled back) when dropped however the read
+/// ends. Its `BEGIN` and `ROLLBACK` are cached statements: `execute_batch`, which rusqlite's
+/// `Transaction` uses, parses them again on every read.
+struct Snapshot<'a>(&'a Connection);
+
+impl<'a> Snapshot<'a> {
+    fn begin(conn: &'a Connection) -> Result<Snapshot<'a>, rusqlite::Error> {
+        if !conn.is_autocommit() {
+            // A previous read could not end its transaction: end it now, or BEGIN fails.
+            conn.execute_batch("ROLLBACK")?;
+        }
+        conn.prepare_cached("BEGIN DEFERRED")?.execute([])?;
+        Ok(Snapshot(conn))
+    }
+}
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        let ended = self
+            .0
+            .prepare_cached("ROLLBACK")
+            .and_then(|mut s| s.execute([]));
+        if let Err(e) = ended {
+            tracing::error!(error = %e, "cannot end a read transaction");
+        }
+    }
+}
+
 /// Clears the scope flag however the scope's body ends (an unwinding panic included).
 struct ScopeFlag<'a>(&'a Cell<bool>);
 
@@ -44,6 +75,7 @@ impl Drop for ScopeFlag<'_> {
 }
 
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL makes every commit durable in WAL mode: an acknowledged write survives kill -9
@@ -70,6 +102,7 @@ impl Sqlite {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             r.busy_timeout(std::time::Duration::from_secs(10))?;
+            r.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             readers.push(Mutex::new(r));
         }
         Ok(Sqlite {
@@ -145,12 +178,10 @@ impl Sqlite {
                 }
             },
         };
-        let tx = guard
-            .unchecked_transaction()
-            .map_err(|e| E::from(StoreError::from(e)))?;
-        let result = f(&ReadTx { conn: &tx });
-        // A read transaction has nothing to commit; dropping it ends the snapshot.
-        drop(tx);
+        let snapshot = Snapshot::begin(&guard).map_err(|e| E::from(StoreError::from(e)))?;
+        let result = f(&ReadTx { conn: &guard });
+        // A read transaction has nothing to commit; ending it releases the snapshot.
+        drop(snapshot);
         result
     }
 
@@ -315,6 +346,16 @@ pub struct WriteTx<'a> {
 }
 
 impl WriteTx<'_> {
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> &Connection {
+        self.conn
+    }
+
+    #[cfg(test)]
+    pub(crate) fn signer(&self) -> &Signer {
+        self.signer
+    }
+
     /// Appends events to the audit trail in this transaction: they commit, or roll back, with
     /// everything else it holds. Returns the trail's new length.
     pub fn append_audit(&mut self, events: &[AuditEvent]) -> Result<u64, StoreError> {
@@ -511,6 +552,29 @@ mod tests {
                 Ok::<_, StoreError>(())
             })
             .unwrap();
+    }
+
+    #[test]
+    fn reads_see_committed_writes_and_end_their_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path(), key()).unwrap();
+        for n in 0..20 {
+            store.write(|tx| tx.put("1", "k", &Thing { n })).unwrap();
+            // Each read starts a fresh snapshot on a reader connection.
+            assert_eq!(
+                store.read(|tx| tx.get::<Thing>("1", "k")).unwrap(),
+                Some(Thing { n })
+            );
+        }
+        // A failing read ends its transaction too.
+        let r: Result<(), StoreError> = store.read(|_| Err(StoreError::WrongRootKey));
+        assert!(r.is_err());
+        for _ in 0..8 {
+            assert!(store
+                .read(|tx| tx.get::<Thing>("1", "k"))
+                .unwrap()
+                .is_some());
+        }
     }
 
     #[test]

@@ -28,6 +28,76 @@ pub enum Command {
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// AWS's recommended first steps for a new account, against a running server: protect
+    /// the root user with MFA, create an administrator, stop using root.
+    #[command(subcommand)]
+    Onboard(OnboardCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OnboardCommand {
+    /// Enroll a virtual MFA device for the account's root user: shows a QR code to scan (and
+    /// the key for manual entry), then asks for two consecutive codes. Run with the root
+    /// credentials.
+    RootMfa(OnboardRootMfaArgs),
+    /// Create the first administrator: an IAM user in an administrators group with
+    /// AdministratorAccess and a console password (generated and shown once unless
+    /// --password-file), optionally an access key with a ready aws CLI profile.
+    Admin(OnboardAdminArgs),
+}
+
+/// How the onboarding commands reach the server and who they are.
+#[derive(Debug, Args)]
+pub struct OnboardConnection {
+    /// The server's endpoint.
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        default_value = "http://127.0.0.1:4747"
+    )]
+    pub endpoint: String,
+    /// The region to sign for.
+    #[arg(long, env = "AWS_DEFAULT_REGION", default_value = "us-east-1")]
+    pub region: String,
+    /// Where to find root-credentials when AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are
+    /// not set.
+    #[arg(
+        long,
+        env = "MOAT_DATA_DIR",
+        default_value = "moat-data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct OnboardRootMfaArgs {
+    /// Name of the virtual MFA device.
+    #[arg(long, default_value = "root-account-mfa-device")]
+    pub device_name: String,
+    #[command(flatten)]
+    pub connection: OnboardConnection,
+}
+
+#[derive(Debug, Args)]
+pub struct OnboardAdminArgs {
+    /// The administrator's IAM user name.
+    #[arg(long, default_value = "admin")]
+    pub user_name: String,
+    /// The administrators group (created if missing).
+    #[arg(long, default_value = "Administrators")]
+    pub group: String,
+    /// Read the console password from this file instead of generating one.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Also create an access key and print an aws CLI profile for it.
+    #[arg(long)]
+    pub access_key: bool,
+    /// The name of the printed aws CLI profile.
+    #[arg(long, default_value = "moat-admin")]
+    pub profile: String,
+    #[command(flatten)]
+    pub connection: OnboardConnection,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,7 +2,9 @@
 //! line.
 
 mod audit;
+mod client;
 mod config;
+mod onboard;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -14,7 +16,7 @@ use clap::Parser as _;
 use moat_server::node::{self, RootKeySource};
 use moat_types::{Clock, SystemClock};
 
-use config::{AuditCommand, Cli, Command, LogFormat, ServeConfig};
+use config::{AuditCommand, Cli, Command, LogFormat, OnboardCommand, ServeConfig};
 
 // Request handling allocates many small, short-lived values; mimalloc serves them several times
 // faster than glibc's allocator under load (see bench/RESULTS.md).
@@ -26,6 +28,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => config::resolve(args).and_then(run_serve),
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(args),
+        Command::Onboard(OnboardCommand::Admin(args)) => onboard::admin(args),
+        Command::Onboard(OnboardCommand::RootMfa(args)) => onboard::root_mfa(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

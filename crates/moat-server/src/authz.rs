@@ -248,10 +248,27 @@ pub fn authorize(
     }
     let decision = evaluate(&inputs, &request);
     if decision.is_allowed() {
+        // Every further action the request needs must be allowed as well.
+        for extra in call.extra_actions() {
+            let request = Request::new(&identity.principal, extra, &target.arn, &keys);
+            let decision = evaluate(&inputs, &request);
+            if !decision.is_allowed() {
+                return Err(denied(principal, extra, &target.arn, &decision));
+            }
+        }
         return Ok(());
     }
+    Err(denied(principal, &action, &target.arn, &decision))
+}
+
+fn denied(
+    principal: &Principal,
+    action: &str,
+    resource: &str,
+    decision: &moat_policy::Decision<'_>,
+) -> ErrorResponse {
     let message = decision
-        .access_denied_message(&principal.arn, &action, &target.arn)
+        .access_denied_message(&principal.arn, action, resource)
         .unwrap_or_else(|| {
             format!(
                 "User: {} is not authorized to perform: {action}",
@@ -261,14 +278,12 @@ pub fn authorize(
     tracing::debug!(
         principal = %principal.arn,
         action,
-        resource = %target.arn,
+        resource,
         outcome = ?decision.outcome,
         decided_by = ?decision.decided_by,
         "access denied"
     );
-    Err(ErrorResponse::from_error(&CommonError::AccessDenied(
-        message,
-    )))
+    ErrorResponse::from_error(&CommonError::AccessDenied(message))
 }
 
 /// What credentials from GetSessionToken may do, as AWS limits them: IAM only with MFA, and

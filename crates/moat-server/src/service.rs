@@ -44,6 +44,11 @@ pub trait PreparedCall: Send {
     fn needs_authorization(&self) -> bool {
         true
     }
+    /// Further actions the same request needs on the same resource: `sts:TagSession` when
+    /// AssumeRole passes session tags, `sts:SetSourceIdentity` when it sets a source identity.
+    fn extra_actions(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
     /// What the action applies to: the resource ARN (with an entity's path, so it may read
     /// storage) and the condition keys the resource and the request's parameters bring.
     fn target(&self, principal: &Principal) -> Result<Target, ErrorResponse>;

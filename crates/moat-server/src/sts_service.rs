@@ -61,6 +61,10 @@ impl PreparedCall for StsCall {
         self.prepared.needs_authorization
     }
 
+    fn extra_actions(&self) -> Vec<&'static str> {
+        self.prepared.extra_actions.clone()
+    }
+
     fn target(&self, principal: &Principal) -> Result<Target, ErrorResponse> {
         self.sts
             .target(principal, &self.prepared)

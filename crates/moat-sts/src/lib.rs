@@ -62,6 +62,9 @@ pub struct Prepared {
     /// Whether the caller's policies are consulted at all: GetCallerIdentity and
     /// GetSessionToken need no permission, as in AWS.
     pub needs_authorization: bool,
+    /// Further actions the request needs on the same resource (`sts:TagSession`,
+    /// `sts:SetSourceIdentity`), as AWS requires them of the trust policy.
+    pub extra_actions: Vec<&'static str>,
     target: TargetDecl,
     exec: Exec,
 }
@@ -105,6 +108,7 @@ impl Sts {
         use Request as Q;
         use Response as S;
         let operation = request.operation_name();
+        let mut extra_actions = Vec::new();
         let (needs_authorization, target, exec): (bool, TargetDecl, Exec) = match request {
             Q::GetCallerIdentity(_) => (
                 false,
@@ -116,14 +120,26 @@ impl Sts {
                 TargetDecl::Any,
                 Box::new(move |sts, c| sts.get_session_token(c, i).map(S::GetSessionToken)),
             ),
-            Q::AssumeRole(i) => (
-                true,
-                TargetDecl::Role {
-                    arn: i.role_arn.clone(),
-                    keys: assume_role_keys(&i),
-                },
-                Box::new(move |sts, c| sts.assume_role(c, i).map(S::AssumeRole)),
-            ),
+            Q::AssumeRole(i) => {
+                if i.tags.as_ref().is_some_and(|t| !t.is_empty())
+                    || i.transitive_tag_keys
+                        .as_ref()
+                        .is_some_and(|t| !t.is_empty())
+                {
+                    extra_actions.push("sts:TagSession");
+                }
+                if i.source_identity.is_some() {
+                    extra_actions.push("sts:SetSourceIdentity");
+                }
+                (
+                    true,
+                    TargetDecl::Role {
+                        arn: i.role_arn.clone(),
+                        keys: assume_role_keys(&i),
+                    },
+                    Box::new(move |sts, c| sts.assume_role(c, i).map(S::AssumeRole)),
+                )
+            }
             Q::GetAccessKeyInfo(i) => (
                 true,
                 TargetDecl::Any,
@@ -133,6 +149,7 @@ impl Sts {
         Prepared {
             operation,
             needs_authorization,
+            extra_actions,
             target,
             exec,
         }

@@ -764,6 +764,69 @@ mod tests {
     }
 
     #[test]
+    fn mfa_seeds_qr_codes_and_authentication_codes_are_hidden() {
+        // CreateVirtualMFADevice's output carries the seed twice (base32 and QR code PNG).
+        let mut d = draft(
+            "CreateVirtualMFADevice",
+            serde_json::json!({"VirtualMFADeviceName": "phone"}),
+        );
+        d.read_only = Some(false);
+        let output = serde_json::json!({"VirtualMFADevice": {
+            "SerialNumber": "arn:aws:iam::123456789012:mfa/phone",
+            "Base32StringSeed": "SEEDSEEDSEEDSEED", "QRCodePNG": "iVBORw0KGgoPNGPNG"}});
+        let e = d.event(Outcome::Success(Some(&output))).unwrap();
+        assert!(
+            !e.cloudtrail_event.contains("SEEDSEED"),
+            "{}",
+            e.cloudtrail_event
+        );
+        assert!(
+            !e.cloudtrail_event.contains("iVBORw0KGgo"),
+            "{}",
+            e.cloudtrail_event
+        );
+        let r = record(&e);
+        let device = &r["responseElements"]["virtualMFADevice"];
+        assert_eq!(device["base32StringSeed"], HIDDEN);
+        assert_eq!(device["qRCodePNG"], HIDDEN);
+        assert_eq!(
+            device["serialNumber"],
+            "arn:aws:iam::123456789012:mfa/phone"
+        );
+
+        // Authentication codes are hidden in requests, and in a failure's message.
+        for op in ["EnableMFADevice", "ResyncMFADevice"] {
+            let mut d = draft(
+                op,
+                serde_json::json!({"UserName": "alice", "SerialNumber": "arn:aws:iam::123456789012:mfa/phone",
+                    "AuthenticationCode1": "314159", "AuthenticationCode2": "265358"}),
+            );
+            d.read_only = Some(false);
+            let err = ErrorResponse {
+                code: "InvalidAuthenticationCode".into(),
+                message: "code 314159 is not valid".into(),
+                http_status: 403,
+                sender_fault: true,
+            };
+            let e = d.event(Outcome::Failure(&err)).unwrap();
+            assert!(
+                !e.cloudtrail_event.contains("314159"),
+                "{}",
+                e.cloudtrail_event
+            );
+            assert!(
+                !e.cloudtrail_event.contains("265358"),
+                "{}",
+                e.cloudtrail_event
+            );
+            let r = record(&e);
+            assert_eq!(r["requestParameters"]["authenticationCode1"], HIDDEN);
+            assert_eq!(r["requestParameters"]["authenticationCode2"], HIDDEN);
+            assert_eq!(r["requestParameters"]["userName"], "alice");
+        }
+    }
+
+    #[test]
     fn secret_names_are_hidden_without_the_model() {
         let mut v = serde_json::json!({"SessionToken": "tok", "NextToken": "page2",
             "nested": [{"OldPassword": "p"}], "Base32StringSeed": "seed"});

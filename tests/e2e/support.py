@@ -299,8 +299,15 @@ class MoatServer:
             verify=False if self.tls else None,
         )
 
-    def aws(self, *args: str, access_key: str | None = None, secret: str | None = None) -> Any:
-        """Runs the aws CLI against this server; parsed JSON output (None when empty)."""
+    def aws(
+        self,
+        *args: str,
+        access_key: str | None = None,
+        secret: str | None = None,
+        session_token: str | None = None,
+    ) -> Any:
+        """Runs the aws CLI against this server; parsed JSON output (None when empty).
+        `session_token` (with the temporary key pair) goes in `AWS_SESSION_TOKEN`."""
         env = clean_env(
             {
                 "AWS_ENDPOINT_URL": self.endpoint,
@@ -314,6 +321,8 @@ class MoatServer:
                 "AWS_PAGER": "",
             }
         )
+        if session_token is not None:
+            env["AWS_SESSION_TOKEN"] = session_token
         cmd = ["aws", *args, "--output", "json"]
         if self.tls:
             cmd.append("--no-verify-ssl")
@@ -394,6 +403,30 @@ class MoatServer:
         with _signing_time(when):
             botocore.auth.SigV4QueryAuth(creds, service, region, expires=expires).add_auth(req)
         return req.url
+
+
+def session_client(server: MoatServer, creds: dict, service: str = "iam", **config_options: Any):
+    """A boto3 client for `server` signed with temporary credentials: `creds` is the
+    `Credentials` of an STS answer (AccessKeyId, SecretAccessKey, SessionToken; a missing
+    SessionToken sends none). No retries; `config_options` go to botocore's Config."""
+    config = botocore.config.Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=60,
+        **config_options,
+    )
+    session = boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds.get("SessionToken"),
+    )
+    return session.client(
+        service,
+        endpoint_url=server.endpoint,
+        region_name=REGION,
+        config=config,
+        verify=False if server.tls else None,
+    )
 
 
 @contextlib.contextmanager

@@ -6,11 +6,11 @@ use moat_store::{Reader, Record, Writer, GLOBAL};
 
 use crate::common::{paginate_vec, Call};
 use crate::records::{
-    AccountAliasRecord, AliasOwnerRecord, GroupRecord, PolicyAttachmentRecord, PolicyRecord,
-    RoleRecord, UserRecord,
+    AccountAliasRecord, AliasOwnerRecord, GroupRecord, MfaDeviceRecord, MfaOwner,
+    OwnerMfaDeviceRecord, PolicyAttachmentRecord, PolicyRecord, RoleRecord, UserRecord,
 };
 use crate::{
-    access_keys, auth, groups, users, CreateAccountAliasRequest, DeleteAccountAliasRequest,
+    access_keys, auth, groups, mfa, users, CreateAccountAliasRequest, DeleteAccountAliasRequest,
     GetAccountSummaryResponse, IamError, ListAccountAliasesRequest, ListAccountAliasesResponse,
 };
 
@@ -177,14 +177,21 @@ pub fn get_account_summary(
             count::<PolicyAttachmentRecord>(tx, &account)?,
         ),
         ("AccountAccessKeysPresent", i32::from(root_keys)),
-        // Not yet served by Moat: no MFA devices, instance profiles, identity providers,
-        // server or signing certificates, and the root user has no console password.
-        ("AccountMFAEnabled", 0),
+        (
+            "AccountMFAEnabled",
+            i32::from(mfa::enabled_count(tx, c.account, &MfaOwner::Root)? > 0),
+        ),
+        // Virtual MFA devices, and those enabled for a user or the root user.
+        ("MFADevices", count::<MfaDeviceRecord>(tx, &account)?),
+        (
+            "MFADevicesInUse",
+            count::<OwnerMfaDeviceRecord>(tx, &account)?,
+        ),
+        // Not yet served by Moat: instance profiles, identity providers, server or signing
+        // certificates, and the root user has no console password.
         ("AccountPasswordPresent", 0),
         ("AccountSigningCertificatesPresent", 0),
         ("InstanceProfiles", 0),
-        ("MFADevices", 0),
-        ("MFADevicesInUse", 0),
         ("Providers", 0),
         ("ServerCertificates", 0),
     ];

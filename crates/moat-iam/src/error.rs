@@ -29,6 +29,14 @@ pub enum IamError {
     Validation(String),
     #[error("{0}")]
     AccessDenied(String),
+    #[error("{0}")]
+    InvalidAuthenticationCode(String),
+    #[error("{0}")]
+    ReportNotPresent(String),
+    #[error("{0}")]
+    ReportExpired(String),
+    #[error("{0}")]
+    ReportInProgress(String),
     #[error("storage failure: {0}")]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -50,6 +58,10 @@ impl AwsError for IamError {
             IamError::InvalidUserType(_) => "InvalidUserType",
             IamError::Validation(_) => "ValidationError",
             IamError::AccessDenied(_) => "AccessDenied",
+            IamError::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
+            IamError::ReportNotPresent(_) => "ReportNotPresent",
+            IamError::ReportExpired(_) => "ReportExpired",
+            IamError::ReportInProgress(_) => "ReportInProgress",
             IamError::Store(_) | IamError::Internal(_) => "ServiceFailure",
         }
     }
@@ -60,7 +72,9 @@ impl AwsError for IamError {
             IamError::EntityAlreadyExists(_)
             | IamError::DeleteConflict(_)
             | IamError::LimitExceeded(_) => 409,
-            IamError::AccessDenied(_) => 403,
+            IamError::AccessDenied(_) | IamError::InvalidAuthenticationCode(_) => 403,
+            IamError::ReportNotPresent(_) | IamError::ReportExpired(_) => 410,
+            IamError::ReportInProgress(_) => 404,
             IamError::Store(_) | IamError::Internal(_) => 500,
             _ => 400,
         }
@@ -113,6 +127,10 @@ mod tests {
             IamError::UnmodifiableEntity(String::new()),
             IamError::PolicyNotAttachable(String::new()),
             IamError::InvalidUserType(String::new()),
+            IamError::InvalidAuthenticationCode(String::new()),
+            IamError::ReportNotPresent(String::new()),
+            IamError::ReportExpired(String::new()),
+            IamError::ReportInProgress(String::new()),
             IamError::Internal(String::new()),
         ];
         for e in samples {

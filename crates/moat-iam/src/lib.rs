@@ -11,11 +11,14 @@ pub mod auth;
 pub mod authorization;
 mod boundaries;
 mod common;
+mod credential_report;
 mod details;
 pub mod error;
 mod groups;
 mod inline;
 mod managed;
+pub mod mfa;
+pub mod operations;
 mod passwords;
 mod policies;
 pub mod records;
@@ -25,6 +28,7 @@ mod users;
 
 pub use common::Call;
 pub use error::IamError;
+pub use mfa::check_code;
 
 include!(concat!(env!("OUT_DIR"), "/iam_types.rs"));
 
@@ -44,7 +48,11 @@ pub fn model() -> &'static ServiceModel {
     #[expect(clippy::expect_used, reason = "the model is compiled in and tested")]
     // INVARIANT: MODEL_JSON is the checked-in botocore model; `model_loads` tests it parses.
     MODEL
-        .get_or_init(|| ServiceModel::from_json(MODEL_JSON).ok())
+        .get_or_init(|| {
+            operations::served_model(MODEL_JSON)
+                .ok()
+                .and_then(|served| ServiceModel::from_json(&served).ok())
+        })
         .as_ref()
         .expect("the embedded IAM model parses")
 }
@@ -209,6 +217,10 @@ fn new(kind: &'static str, path: Option<&String>, name: &str) -> Resource {
 }
 fn policy(arn: &str) -> Resource {
     Resource::Policy(arn.to_owned())
+}
+/// A virtual MFA device: its serial number is its ARN.
+fn mfa_device(serial_number: &str) -> Resource {
+    Resource::EntityArn(serial_number.to_owned())
 }
 
 /// The IAM service over a store.
@@ -586,6 +598,58 @@ impl Iam {
                 simulator::get_context_keys_for_custom_policy(tx, c, i)
                     .map(S::GetContextKeysForCustomPolicy)
             }),
+            // MFA: devices by serial number (their ARN); enabling and the rest act on the user
+            Q::CreateVirtualMFADevice(i) => keyed(
+                k().tags(i.tags.as_ref()),
+                w(
+                    new("mfa", i.path.as_ref(), &i.virtual_mfa_device_name),
+                    |tx, c| mfa::create_virtual_mfa_device(tx, c, i).map(S::CreateVirtualMFADevice),
+                ),
+            ),
+            Q::DeleteVirtualMFADevice(i) => w(mfa_device(&i.serial_number), |tx, c| {
+                mfa::delete_virtual_mfa_device(tx, c, i).map(|()| S::DeleteVirtualMFADevice)
+            }),
+            Q::ListVirtualMFADevices(i) => r(Resource::Collection("mfa/"), |tx, c| {
+                mfa::list_virtual_mfa_devices(tx, c, i).map(S::ListVirtualMFADevices)
+            }),
+            Q::EnableMFADevice(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                mfa::enable_mfa_device(tx, c, i).map(|()| S::EnableMFADevice)
+            }),
+            Q::ResyncMFADevice(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                mfa::resync_mfa_device(tx, c, i).map(|()| S::ResyncMFADevice)
+            }),
+            Q::DeactivateMFADevice(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                mfa::deactivate_mfa_device(tx, c, i).map(|()| S::DeactivateMFADevice)
+            }),
+            Q::ListMFADevices(i) => r(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                mfa::list_mfa_devices(tx, c, i).map(S::ListMFADevices)
+            }),
+            Q::GetMFADevice(i) => r(user_or_caller(i.user_name.as_ref()), |tx, c| {
+                mfa::get_mfa_device(tx, c, i).map(S::GetMFADevice)
+            }),
+            Q::TagMFADevice(i) => keyed(
+                k().tags(Some(&i.tags)),
+                w(mfa_device(&i.serial_number), |tx, c| {
+                    mfa::tag_mfa_device(tx, c, i).map(|()| S::TagMFADevice)
+                }),
+            ),
+            Q::UntagMFADevice(i) => keyed(
+                k().tag_keys(&i.tag_keys),
+                w(mfa_device(&i.serial_number), |tx, c| {
+                    mfa::untag_mfa_device(tx, c, i).map(|()| S::UntagMFADevice)
+                }),
+            ),
+            Q::ListMFADeviceTags(i) => r(mfa_device(&i.serial_number), |tx, c| {
+                mfa::list_mfa_device_tags(tx, c, i).map(S::ListMFADeviceTags)
+            }),
+            // credential report
+            Q::GenerateCredentialReport => w(Resource::Any, |tx, c| {
+                credential_report::generate_credential_report(tx, c)
+                    .map(S::GenerateCredentialReport)
+            }),
+            Q::GetCredentialReport => r(Resource::Any, |tx, c| {
+                credential_report::get_credential_report(tx, c).map(S::GetCredentialReport)
+            }),
         };
         Prepared {
             operation,
@@ -634,7 +698,9 @@ mod tests {
                 "AccountAlias": "a", "Description": "d",
                 "PermissionsBoundary": "arn:aws:iam::aws:policy/ReadOnlyAccess",
                 "PolicySourceArn": "arn:aws:iam::123456789012:user/u", "PolicyInputList": [],
-                "ActionNames": ["iam:GetUser"]
+                "ActionNames": ["iam:GetUser"],
+                "SerialNumber": "arn:aws:iam::123456789012:mfa/d", "VirtualMFADeviceName": "d",
+                "AuthenticationCode1": "123456", "AuthenticationCode2": "123456"
             });
             let req = Request::from_value(op, input).unwrap().unwrap();
             let p = Iam::prepare(req);

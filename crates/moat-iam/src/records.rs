@@ -284,3 +284,91 @@ impl Record for AccountRecord {
 pub fn name_key(name: &str) -> String {
     name.to_lowercase()
 }
+
+/// A virtual MFA device; keyed by the lower-cased path (without its leading `/`) and name, the
+/// part of its serial number after `mfa/`. The TOTP seed is sealed under the root key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaDeviceRecord {
+    pub name: String,
+    pub path: String,
+    /// `arn:aws:iam::ACCOUNT:mfa/PATH/NAME`, as created.
+    pub serial_number: String,
+    pub create_date: i64,
+    /// The raw seed, sealed with `mfa_seed_purpose(serial_number)`.
+    pub sealed_seed: Vec<u8>,
+    #[serde(default)]
+    pub tags: Vec<TagRecord>,
+    /// Who the device is enabled for; `None` while unassigned.
+    #[serde(default)]
+    pub owner: Option<MfaOwner>,
+    #[serde(default)]
+    pub enable_date: Option<i64>,
+}
+impl Record for MfaDeviceRecord {
+    const KIND: &'static str = "iam.mfa_device";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MfaOwner {
+    /// The account's root user.
+    Root,
+    /// An IAM user, by name as stored.
+    User(String),
+}
+
+impl MfaOwner {
+    /// The owner's part of `OwnerMfaDeviceRecord` keys: the lower-cased user name, or `:root`
+    /// (no user name contains `:`).
+    pub fn key(&self) -> String {
+        match self {
+            MfaOwner::Root => ":root".to_owned(),
+            MfaOwner::User(name) => name_key(name),
+        }
+    }
+}
+
+/// What checking a device's codes remembers, keyed like the device. Written so that it
+/// survives the rollback of a refused call (`Writer::put_surviving_rollback`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MfaCodeStateRecord {
+    /// The last time step whose code was accepted: no code of that step or before is taken.
+    #[serde(default)]
+    pub last_step: Option<i64>,
+    /// Consecutive rejected codes.
+    #[serde(default)]
+    pub failures: u32,
+    /// Until when (ms) the device refuses every code.
+    #[serde(default)]
+    pub locked_until: Option<i64>,
+    /// Steps the device's clock runs ahead of ours, learned by ResyncMFADevice.
+    #[serde(default)]
+    pub drift: i64,
+}
+impl Record for MfaCodeStateRecord {
+    const KIND: &'static str = "iam.mfa_code_state";
+}
+
+/// Owner -> enabled device; keyed `owner_key/device_key` (see `MfaOwner::key`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OwnerMfaDeviceRecord {
+    pub serial_number: String,
+}
+impl Record for OwnerMfaDeviceRecord {
+    const KIND: &'static str = "iam.owner_mfa_device";
+}
+
+/// The purpose bound to a sealed MFA seed.
+pub fn mfa_seed_purpose(serial_number: &str) -> String {
+    format!("iam.mfa_seed:{serial_number}")
+}
+
+/// The account's latest credential report; keyed "".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CredentialReportRecord {
+    pub generated: i64,
+    /// The CSV, as GetCredentialReport returns it.
+    pub content: String,
+}
+impl Record for CredentialReportRecord {
+    const KIND: &'static str = "iam.credential_report";
+}

@@ -179,6 +179,7 @@ fn rename_references(
         )?;
     }
     crate::common::move_entity_policies(tx, &account, EntityKind::User, &old_lc, &new_lc, new)?;
+    crate::mfa::rename_owner(tx, c.account, old, new)?;
     for (key, k) in tx.all::<UserAccessKeyRecord>(&account, &format!("{old_lc}/"))? {
         tx.delete::<UserAccessKeyRecord>(&account, &key)?;
         tx.put(&account, &format!("{new_lc}/{}", k.access_key_id), &k)?;
@@ -223,6 +224,9 @@ pub fn delete_user(
         .is_empty()
     {
         return conflict("delete access keys");
+    }
+    if crate::mfa::user_has_devices(tx, c.account, &u.name)? {
+        return conflict("delete MFA device");
     }
     if !tx
         .all::<UserGroupRecord>(&account, &format!("{key}/"))?

@@ -53,6 +53,9 @@ pub(crate) struct AuditDraft {
     pub read_only: Option<bool>,
     /// Set once the event was appended in the call's own transaction.
     pub recorded: bool,
+    /// The output of a call that changes nothing but whose answer CloudTrail records
+    /// (AssumeRole's new session, for one).
+    pub output: Option<Value>,
 }
 
 /// How a call ended, for its event.
@@ -157,6 +160,7 @@ impl AuditDraft {
             input: None,
             read_only: None,
             recorded: false,
+            output: None,
         }
     }
 
@@ -187,7 +191,8 @@ impl AuditDraft {
             bounded(view, "requestParameters", &mut truncated)
         });
         let response_elements = match outcome {
-            Outcome::Success(Some(output)) if !read_only => {
+            // Reads record no output, except the few whose answer CloudTrail keeps.
+            Outcome::Success(Some(output)) if !read_only || self.output.is_some() => {
                 let view = safe_view(self.model, output_shape, output, &mut hidden);
                 bounded(view, "responseElements", &mut truncated)
             }
@@ -225,6 +230,40 @@ impl AuditDraft {
         w.str("accessKeyId", &principal.access_key_id);
         if let Some(name) = user_name {
             w.str("userName", name);
+        }
+        if let Some(session) = &principal.session {
+            // Temporary credentials: who issued the session, when, and whether with MFA.
+            w.open("sessionContext");
+            if let PrincipalKind::AssumedRole {
+                role_name, role_id, ..
+            } = &principal.kind
+            {
+                w.open("sessionIssuer");
+                w.str("type", "Role");
+                w.str("principalId", role_id);
+                w.str("arn", &principal.role_arn().unwrap_or_default());
+                w.str("accountId", &account);
+                w.str("userName", role_name);
+                w.close();
+            }
+            w.open("attributes");
+            w.str(
+                "creationDate",
+                &moat_wire::timestamp::format_iso8601(session.issued_at),
+            );
+            w.str(
+                "mfaAuthenticated",
+                if session.mfa_authenticated_at.is_some() {
+                    "true"
+                } else {
+                    "false"
+                },
+            );
+            w.close();
+            if let Some(source) = &session.source_identity {
+                w.str("sourceIdentity", source);
+            }
+            w.close();
         }
         w.close();
         w.str(
@@ -654,6 +693,20 @@ async fn writer(
                 }
                 if let Some(s) = batch.shutdown {
                     checkpoint(&store, clock.as_ref()).await;
+                    // Refuse new events before saying the queue has stopped, so no caller
+                    // can queue one that would never be written.
+                    rx.close();
+                    // Events queued after the shutdown request are still written.
+                    let mut late = Batch::default();
+                    while let Ok(m) = rx.try_recv() {
+                        late.take(m);
+                    }
+                    if !late.events.is_empty() {
+                        commit(&store, late.events, true).await;
+                    }
+                    for f in late.flushes {
+                        let _ = f.send(());
+                    }
                     let _ = s.send(());
                     break;
                 }
@@ -897,6 +950,69 @@ mod tests {
             "\"userAgent\":{}",
             serde_json::to_string(&d.user_agent).unwrap()
         )));
+    }
+
+    #[test]
+    fn mfa_seeds_qr_codes_and_authentication_codes_are_hidden() {
+        // CreateVirtualMFADevice's output carries the seed twice (base32 and QR code PNG).
+        let mut d = draft(
+            "CreateVirtualMFADevice",
+            serde_json::json!({"VirtualMFADeviceName": "phone"}),
+        );
+        d.read_only = Some(false);
+        let output = serde_json::json!({"VirtualMFADevice": {
+            "SerialNumber": "arn:aws:iam::123456789012:mfa/phone",
+            "Base32StringSeed": "SEEDSEEDSEEDSEED", "QRCodePNG": "iVBORw0KGgoPNGPNG"}});
+        let e = d.event(Outcome::Success(Some(&output))).unwrap();
+        assert!(
+            !e.cloudtrail_event.contains("SEEDSEED"),
+            "{}",
+            e.cloudtrail_event
+        );
+        assert!(
+            !e.cloudtrail_event.contains("iVBORw0KGgo"),
+            "{}",
+            e.cloudtrail_event
+        );
+        let r = record(&e);
+        let device = &r["responseElements"]["virtualMFADevice"];
+        assert_eq!(device["base32StringSeed"], HIDDEN);
+        assert_eq!(device["qRCodePNG"], HIDDEN);
+        assert_eq!(
+            device["serialNumber"],
+            "arn:aws:iam::123456789012:mfa/phone"
+        );
+
+        // Authentication codes are hidden in requests, and in a failure's message.
+        for op in ["EnableMFADevice", "ResyncMFADevice"] {
+            let mut d = draft(
+                op,
+                serde_json::json!({"UserName": "alice", "SerialNumber": "arn:aws:iam::123456789012:mfa/phone",
+                    "AuthenticationCode1": "314159", "AuthenticationCode2": "265358"}),
+            );
+            d.read_only = Some(false);
+            let err = ErrorResponse {
+                code: "InvalidAuthenticationCode".into(),
+                message: "code 314159 is not valid".into(),
+                http_status: 403,
+                sender_fault: true,
+            };
+            let e = d.event(Outcome::Failure(&err)).unwrap();
+            assert!(
+                !e.cloudtrail_event.contains("314159"),
+                "{}",
+                e.cloudtrail_event
+            );
+            assert!(
+                !e.cloudtrail_event.contains("265358"),
+                "{}",
+                e.cloudtrail_event
+            );
+            let r = record(&e);
+            assert_eq!(r["requestParameters"]["authenticationCode1"], HIDDEN);
+            assert_eq!(r["requestParameters"]["authenticationCode2"], HIDDEN);
+            assert_eq!(r["requestParameters"]["userName"], "alice");
+        }
     }
 
     #[test]

@@ -29,13 +29,16 @@ pub struct RequestFacts<'a> {
     pub now: OffsetDateTime,
 }
 
-/// An IAM identity's policies, compiled, with the condition keys that describe it.
+/// An IAM user's or role's policies, compiled, with the condition keys every principal acting
+/// as it shares. Keys that differ per session of a role (`aws:userid`, the session ARN) are
+/// not kept here: they are added per request.
 pub struct CompiledIdentity {
     generation: u64,
-    principal: RequestPrincipal,
+    /// The user's or role's ARN.
+    entity_arn: String,
     identity: PolicySet,
     boundary: Option<PolicySet>,
-    /// `aws:username`, `aws:userid`, `aws:PrincipalArn`, `aws:PrincipalTag/*`, ...
+    /// `aws:PrincipalTag/*` from the user's or role's tags.
     keys: ContextKeys,
 }
 
@@ -171,19 +174,13 @@ fn compile(
         .boundary
         .as_ref()
         .map(|b| PolicySet::new([(b.display_id(), b.policy.as_ref())]));
-    let request_principal = match who {
-        Identity::User(_) => RequestPrincipal::user(principal.arn.clone()),
-        Identity::Role(_) => RequestPrincipal::role_session(principal.arn.clone(), loaded.arn),
-    };
     let mut keys = ContextKeys::new();
-    keys.add_principal_keys(&request_principal);
-    keys.insert("aws:userid", principal.id.as_str());
     for tag in loaded.tags {
         keys.insert(format!("aws:PrincipalTag/{}", tag.key), tag.value);
     }
     Ok(CompiledIdentity {
         generation,
-        principal: request_principal,
+        entity_arn: loaded.arn,
         identity,
         boundary,
         keys,
@@ -220,7 +217,15 @@ pub fn authorize(
     let target = call.target(principal)?;
     let action = call.action();
 
+    let request_principal = match who {
+        Identity::User(_) => RequestPrincipal::user(principal.arn.clone()),
+        Identity::Role(_) => {
+            RequestPrincipal::role_session(principal.arn.clone(), identity.entity_arn.clone())
+        }
+    };
     let mut keys = identity.keys.clone();
+    keys.add_principal_keys(&request_principal);
+    keys.insert("aws:userid", principal.id.as_str());
     add_request_keys(&mut keys, facts);
     if let Some((s, _)) = &session {
         add_session_keys(&mut keys, s, facts.now);
@@ -228,7 +233,7 @@ pub fn authorize(
     for (key, value) in target.keys {
         keys.insert(key, value);
     }
-    let request = Request::new(&identity.principal, &action, &target.arn, &keys);
+    let request = Request::new(&request_principal, &action, &target.arn, &keys);
     let resource_policy = match &target.resource_policy {
         Some(p) => Some(compile_resource_policy(p)?),
         None => None,
@@ -250,7 +255,7 @@ pub fn authorize(
     if decision.is_allowed() {
         // Every further action the request needs must be allowed as well.
         for extra in call.extra_actions() {
-            let request = Request::new(&identity.principal, extra, &target.arn, &keys);
+            let request = Request::new(&request_principal, extra, &target.arn, &keys);
             let decision = evaluate(&inputs, &request);
             if !decision.is_allowed() {
                 return Err(denied(principal, extra, &target.arn, &decision));
@@ -301,7 +306,11 @@ fn check_session_scope(
     let action = call.action();
     let allowed = match action.split_once(':').map(|(service, _)| service) {
         Some("iam") => session.mfa_authenticated_at.is_some(),
-        Some("sts") => matches!(action.as_str(), "sts:AssumeRole" | "sts:GetCallerIdentity"),
+        // GetSessionToken answers such credentials itself, with AWS's AccessDenied.
+        Some("sts") => matches!(
+            action.as_str(),
+            "sts:AssumeRole" | "sts:GetCallerIdentity" | "sts:GetSessionToken"
+        ),
         _ => true,
     };
     if allowed {

@@ -110,7 +110,7 @@ impl State {
             cloudtrail: moat_cloudtrail::CloudTrail::new(store.clone()),
         });
         services.insert(cloudtrail.signing_name(), cloudtrail);
-        let sts = moat_sts::Sts::new(store.clone());
+        let sts = moat_sts::Sts::new(store.clone(), clock.clone());
         let token_keys = sts.clone();
         let sts_service: Arc<dyn Service> = Arc::new(sts_service::StsService { sts: sts.clone() });
         services.insert(sts_service.signing_name(), sts_service);

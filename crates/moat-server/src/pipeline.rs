@@ -233,7 +233,7 @@ async fn audit(
         draft.operation = draft.model.and_then(|m| peek_operation(m, req));
     }
     let event = match &outcome {
-        Ok(_) => draft.event(Outcome::Success(None)),
+        Ok(_) => draft.event(Outcome::Success(draft.output.as_ref())),
         Err(f) => draft.event(Outcome::Failure(&f.error)),
     };
     let Some(event) = event else {
@@ -402,7 +402,12 @@ async fn run(
             now,
             request_id,
         };
-        prepared.execute(&ctx).map_err(with_op)?
+        let audits_output = prepared.audits_output();
+        let output = prepared.execute(&ctx).map_err(with_op)?;
+        if audits_output {
+            draft.output.clone_from(&output);
+        }
+        output
     } else {
         // Writes wait for the disk sync; keep that off the async workers. The call's event is
         // appended in the same transaction as its change: both commit, or neither does.

@@ -44,6 +44,11 @@ pub trait PreparedCall: Send {
     fn needs_authorization(&self) -> bool {
         true
     }
+    /// Whether the audit event of a call that changes nothing records its output, as
+    /// CloudTrail does for STS's credentials (secrets hidden).
+    fn audits_output(&self) -> bool {
+        false
+    }
     /// Further actions the same request needs on the same resource: `sts:TagSession` when
     /// AssumeRole passes session tags, `sts:SetSourceIdentity` when it sets a source identity.
     fn extra_actions(&self) -> Vec<&'static str> {

@@ -61,6 +61,10 @@ impl PreparedCall for StsCall {
         self.prepared.needs_authorization
     }
 
+    fn audits_output(&self) -> bool {
+        matches!(self.prepared.operation, "AssumeRole" | "GetSessionToken")
+    }
+
     fn extra_actions(&self) -> Vec<&'static str> {
         self.prepared.extra_actions.clone()
     }

@@ -96,6 +96,19 @@ pub trait Writer: Reader {
     /// Removes every record of a kind under a prefix; returns how many.
     fn delete_prefix(&mut self, kind: &str, account: &str, prefix: &str)
         -> Result<u64, StoreError>;
+    /// Writes a record that outlives the rollback of the transaction writing it: security
+    /// state a refused call must leave behind (failed one-time codes, lockouts, codes already
+    /// used), since a refusal is an error and an error rolls the call's transaction back. If
+    /// the transaction commits, the record commits with it; if it rolls back, the record (as
+    /// last written here) is written again on its own right after.
+    fn put_surviving_rollback<R: Record>(
+        &mut self,
+        account: &str,
+        key: &str,
+        record: &R,
+    ) -> Result<(), StoreError>;
+    /// The key sealing this store's secrets, for code that opens one inside a transaction.
+    fn root_key(&self) -> &RootKey;
 }
 
 /// The handle services hold. Cheap to clone.

@@ -5,7 +5,7 @@
 //! `write` calls on the same thread: those join the open transaction as savepoints instead of
 //! committing, and the scope then appends to the audit trail and commits once.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -23,10 +23,56 @@ const STATEMENT_CACHE: usize = 64;
 pub(crate) const ROOT_KEY_CHECK: &str = "root-key-check";
 pub(crate) const ROOT_KEY_CHECK_PLAINTEXT: &[u8] = b"moat root key check v1";
 
-/// The writer connection and whether a write scope has a transaction open on it.
+/// The writer connection, whether a write scope has a transaction open on it, and the
+/// writes of the open transaction that must outlive its rollback.
 struct WriterConn {
     conn: Connection,
     in_scope: Cell<bool>,
+    surviving: RefCell<Vec<Surviving>>,
+}
+
+/// A record written with [`Writer::put_surviving_rollback`], kept to be written again if the
+/// transaction that wrote it rolls back.
+#[derive(Clone)]
+pub(crate) struct Surviving {
+    kind: &'static str,
+    account: String,
+    key: String,
+    data: Vec<u8>,
+}
+
+fn upsert(
+    conn: &Connection,
+    kind: &str,
+    account: &str,
+    key: &str,
+    data: &[u8],
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO records (kind, account, key, data) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (kind, account, key) DO UPDATE SET data = excluded.data",
+    )?;
+    stmt.execute(params![kind, account, key, data])?;
+    Ok(())
+}
+
+/// Writes again, in a transaction of their own, the surviving records of a transaction that
+/// rolled back. A failure is logged: the call it belongs to is failing already.
+fn replay_surviving(w: &WriterConn) {
+    let pending = std::mem::take(&mut *w.surviving.borrow_mut());
+    if pending.is_empty() {
+        return;
+    }
+    let result = (|| -> rusqlite::Result<()> {
+        let tx = rusqlite::Transaction::new_unchecked(&w.conn, TransactionBehavior::Immediate)?;
+        for s in &pending {
+            upsert(&tx, s.kind, &s.account, &s.key, &s.data)?;
+        }
+        tx.commit()
+    })();
+    if let Err(e) = result {
+        tracing::error!(error = %e, "cannot keep the records a failed call must leave behind");
+    }
 }
 
 pub(crate) struct Sqlite {
@@ -109,6 +155,7 @@ impl Sqlite {
             writer: ReentrantMutex::new(WriterConn {
                 conn: writer,
                 in_scope: Cell::new(false),
+                surviving: RefCell::new(Vec::new()),
             }),
             readers,
             next_reader: AtomicUsize::new(0),
@@ -126,6 +173,7 @@ impl Sqlite {
             writer: ReentrantMutex::new(WriterConn {
                 conn: writer,
                 in_scope: Cell::new(false),
+                surviving: RefCell::new(Vec::new()),
             }),
             // An in-memory database is private to its connection, so reads share the writer.
             readers: Vec::new(),
@@ -192,33 +240,53 @@ impl Sqlite {
         let w = self.writer.lock();
         if w.in_scope.get() {
             // This thread's write scope holds a transaction open: join it.
-            return self.nested(&w.conn, f);
+            return self.nested(&w, f);
         }
+        w.surviving.borrow_mut().clear();
         let tx = rusqlite::Transaction::new_unchecked(&w.conn, TransactionBehavior::Immediate)
             .map_err(|e| E::from(StoreError::from(e)))?;
         let mut wt = WriteTx {
             conn: &tx,
             signer: &self.signer,
+            root_key: &self.root_key,
+            surviving: &w.surviving,
         };
-        let value = f(&mut wt)?;
-        tx.commit().map_err(|e| E::from(StoreError::from(e)))?;
-        Ok(value)
+        let outcome = f(&mut wt).and_then(|value| {
+            tx.commit()
+                .map(|()| value)
+                .map_err(|e| E::from(StoreError::from(e)))
+        });
+        match outcome {
+            Ok(value) => {
+                w.surviving.borrow_mut().clear();
+                Ok(value)
+            }
+            Err(e) => {
+                // The transaction rolled back (dropped uncommitted): keep what must survive.
+                replay_surviving(&w);
+                Err(e)
+            }
+        }
     }
 
     /// A write inside an open scope: a savepoint, undone alone if `f` fails.
     fn nested<T, E: From<StoreError>>(
         &self,
-        conn: &Connection,
+        w: &WriterConn,
         f: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        let conn = &w.conn;
         let sql = |s: &str| {
             conn.execute_batch(s)
                 .map_err(|e| E::from(StoreError::from(e)))
         };
         sql("SAVEPOINT moat_nested")?;
+        let mark = w.surviving.borrow().len();
         let mut wt = WriteTx {
             conn,
             signer: &self.signer,
+            root_key: &self.root_key,
+            surviving: &w.surviving,
         };
         match f(&mut wt) {
             Ok(value) => {
@@ -230,6 +298,15 @@ impl Sqlite {
                     conn.execute_batch("ROLLBACK TO moat_nested; RELEASE moat_nested")
                 {
                     tracing::error!(error = %undo, "cannot undo a failed nested write");
+                }
+                // What must survive this write's failure goes back into the enclosing
+                // transaction, which may still commit (and otherwise replays it).
+                let again: Vec<Surviving> =
+                    w.surviving.borrow().iter().skip(mark).cloned().collect();
+                for s in &again {
+                    if let Err(redo) = upsert(conn, s.kind, &s.account, &s.key, &s.data) {
+                        tracing::error!(error = %redo, "cannot keep a record past a failed write");
+                    }
                 }
                 Err(e)
             }
@@ -245,6 +322,7 @@ impl Sqlite {
         if w.in_scope.get() {
             return Err(StoreError::NestedScope);
         }
+        w.surviving.borrow_mut().clear();
         let tx = rusqlite::Transaction::new_unchecked(&w.conn, TransactionBehavior::Immediate)?;
         w.in_scope.set(true);
         let flag = ScopeFlag(&w.in_scope);
@@ -255,14 +333,28 @@ impl Sqlite {
                 let mut wt = WriteTx {
                     conn: &tx,
                     signer: &self.signer,
+                    root_key: &self.root_key,
+                    surviving: &w.surviving,
                 };
                 // On error the transaction is dropped, which rolls back the body's writes too.
-                finish(&mut wt, &value)?;
-                tx.commit()?;
-                Ok(Ok(value))
+                let committed = finish(&mut wt, &value).and_then(|()| Ok(tx.commit()?));
+                match committed {
+                    Ok(()) => {
+                        w.surviving.borrow_mut().clear();
+                        Ok(Ok(value))
+                    }
+                    Err(e) => {
+                        replay_surviving(&w);
+                        Err(e)
+                    }
+                }
             }
-            // Dropping the transaction rolls the body's writes back.
-            Err(e) => Ok(Err(e)),
+            // Dropping the transaction rolls the body's writes back, but not what must survive.
+            Err(e) => {
+                drop(tx);
+                replay_surviving(&w);
+                Ok(Err(e))
+            }
         }
     }
 
@@ -343,6 +435,8 @@ pub struct ReadTx<'a> {
 pub struct WriteTx<'a> {
     conn: &'a Connection,
     signer: &'a Signer,
+    root_key: &'a RootKey,
+    surviving: &'a RefCell<Vec<Surviving>>,
 }
 
 impl WriteTx<'_> {
@@ -471,12 +565,35 @@ impl Writer for WriteTx<'_> {
             key: key.to_owned(),
             detail: e.to_string(),
         })?;
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO records (kind, account, key, data) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (kind, account, key) DO UPDATE SET data = excluded.data",
-        )?;
-        stmt.execute(params![R::KIND, account, key, data])?;
+        upsert(self.conn, R::KIND, account, key, &data)?;
         Ok(())
+    }
+
+    fn put_surviving_rollback<R: Record>(
+        &mut self,
+        account: &str,
+        key: &str,
+        record: &R,
+    ) -> Result<(), StoreError> {
+        self.put(account, key, record)?;
+        let data = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt {
+            kind: R::KIND.to_owned(),
+            key: key.to_owned(),
+            detail: e.to_string(),
+        })?;
+        let mut pending = self.surviving.borrow_mut();
+        pending.retain(|s| !(s.kind == R::KIND && s.account == account && s.key == key));
+        pending.push(Surviving {
+            kind: R::KIND,
+            account: account.to_owned(),
+            key: key.to_owned(),
+            data,
+        });
+        Ok(())
+    }
+
+    fn root_key(&self) -> &RootKey {
+        self.root_key
     }
 
     fn delete<R: Record>(&mut self, account: &str, key: &str) -> Result<bool, StoreError> {
@@ -521,6 +638,74 @@ mod tests {
 
     fn key() -> RootKey {
         RootKey::from_bytes(&[1u8; 32]).unwrap()
+    }
+
+    #[derive(Debug)]
+    struct Refused;
+    impl From<StoreError> for Refused {
+        fn from(_: StoreError) -> Self {
+            Refused
+        }
+    }
+
+    fn thing(store: &Store, k: &str) -> Option<u32> {
+        store
+            .read(|tx| tx.get::<Thing>("111111111111", k))
+            .unwrap()
+            .map(|t| t.n)
+    }
+
+    #[test]
+    fn surviving_writes_outlive_a_rollback_and_others_do_not() {
+        let store = Store::open_in_memory(key()).unwrap();
+        assert_eq!(store.root_key().seal("p", b"x").map(|_| ()).ok(), Some(()));
+        // A failed write: the plain record rolls back, the surviving one stays (last value).
+        let r = store.write(|tx| {
+            assert!(tx.root_key().seal("p", b"x").is_ok());
+            tx.put("111111111111", "plain", &Thing { n: 1 })?;
+            tx.put_surviving_rollback("111111111111", "kept", &Thing { n: 1 })?;
+            tx.put_surviving_rollback("111111111111", "kept", &Thing { n: 2 })?;
+            Err::<(), _>(Refused)
+        });
+        assert!(r.is_err());
+        assert_eq!(thing(&store, "plain"), None);
+        assert_eq!(thing(&store, "kept"), Some(2));
+
+        // A committed write keeps both, and a later failure does not replay old records.
+        store
+            .write(|tx| {
+                tx.put("111111111111", "plain", &Thing { n: 3 })?;
+                tx.put_surviving_rollback("111111111111", "kept", &Thing { n: 3 })?;
+                Ok::<_, Refused>(())
+            })
+            .unwrap();
+        let _ = store.write(|tx| {
+            tx.put("111111111111", "kept", &Thing { n: 9 })?;
+            Err::<(), _>(Refused)
+        });
+        assert_eq!(thing(&store, "plain"), Some(3));
+        assert_eq!(thing(&store, "kept"), Some(3));
+
+        // Inside a write scope whose body fails: the nested write's surviving record stays,
+        // everything else of the scope rolls back.
+        let outcome = store
+            .write_scope(
+                || {
+                    store.write(|tx| {
+                        tx.put("111111111111", "scoped", &Thing { n: 4 })?;
+                        Ok::<_, Refused>(())
+                    })?;
+                    store.write(|tx| {
+                        tx.put_surviving_rollback("111111111111", "kept", &Thing { n: 5 })?;
+                        Err::<(), _>(Refused)
+                    })
+                },
+                |_, _| Ok(()),
+            )
+            .unwrap();
+        assert!(outcome.is_err());
+        assert_eq!(thing(&store, "scoped"), None);
+        assert_eq!(thing(&store, "kept"), Some(5));
     }
 
     #[test]

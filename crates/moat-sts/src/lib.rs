@@ -54,7 +54,16 @@ pub struct Call<'a> {
     pub now: OffsetDateTime,
 }
 
-type Exec = Box<dyn for<'a, 'b> FnOnce(&'a Sts, &'a Call<'b>) -> Result<Response, StsError> + Send>;
+/// An operation's behaviour; the third argument is the outcome of its MFA code when that was
+/// checked during authorization.
+type Exec = Box<
+    dyn for<'a, 'b> FnOnce(
+            &'a Sts,
+            &'a Call<'b>,
+            Option<Option<OffsetDateTime>>,
+        ) -> Result<Response, StsError>
+        + Send,
+>;
 
 /// A decoded request with its declaration, ready to authorize and run.
 pub struct Prepared {
@@ -66,16 +75,21 @@ pub struct Prepared {
     /// `sts:SetSourceIdentity`), as AWS requires them of the trust policy.
     pub extra_actions: Vec<&'static str>,
     target: TargetDecl,
+    /// The outcome of the request's MFA code, once checked: AssumeRole's is checked while its
+    /// trust policy is weighed (which sees `aws:MultiFactorAuthPresent`), and used once.
+    mfa: std::sync::OnceLock<Option<OffsetDateTime>>,
     exec: Exec,
 }
 
 /// What an operation is authorized against.
 enum TargetDecl {
     Any,
-    /// `sts:AssumeRole` on a role, with its trust policy and the request's keys.
+    /// `sts:AssumeRole` on a role, with its trust policy and the request's keys, and the MFA
+    /// device and code the request presents, if any.
     Role {
         arn: String,
         keys: Vec<(String, ContextValue)>,
+        mfa: Option<(Option<String>, Option<String>)>,
     },
 }
 
@@ -91,12 +105,13 @@ impl Prepared {
 pub struct Sts {
     store: Store,
     keys: Arc<TokenKeys>,
+    clock: Arc<dyn moat_types::Clock>,
 }
 
 impl Sts {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, clock: Arc<dyn moat_types::Clock>) -> Self {
         let keys = Arc::new(TokenKeys::new(store.clone()));
-        Sts { store, keys }
+        Sts { store, keys, clock }
     }
 
     pub fn token_keys(&self) -> &TokenKeys {
@@ -113,12 +128,12 @@ impl Sts {
             Q::GetCallerIdentity(_) => (
                 false,
                 TargetDecl::Any,
-                Box::new(|_, c| Ok(S::GetCallerIdentity(get_caller_identity(c)))),
+                Box::new(|_, c, _| Ok(S::GetCallerIdentity(get_caller_identity(c)))),
             ),
             Q::GetSessionToken(i) => (
                 false,
                 TargetDecl::Any,
-                Box::new(move |sts, c| sts.get_session_token(c, i).map(S::GetSessionToken)),
+                Box::new(move |sts, c, _| sts.get_session_token(c, i).map(S::GetSessionToken)),
             ),
             Q::AssumeRole(i) => {
                 if i.tags.as_ref().is_some_and(|t| !t.is_empty())
@@ -136,14 +151,16 @@ impl Sts {
                     TargetDecl::Role {
                         arn: i.role_arn.clone(),
                         keys: assume_role_keys(&i),
+                        mfa: (i.serial_number.is_some() || i.token_code.is_some())
+                            .then(|| (i.serial_number.clone(), i.token_code.clone())),
                     },
-                    Box::new(move |sts, c| sts.assume_role(c, i).map(S::AssumeRole)),
+                    Box::new(move |sts, c, mfa| sts.assume_role(c, i, mfa).map(S::AssumeRole)),
                 )
             }
             Q::GetAccessKeyInfo(i) => (
                 true,
                 TargetDecl::Any,
-                Box::new(move |sts, _| sts.get_access_key_info(&i).map(S::GetAccessKeyInfo)),
+                Box::new(move |sts, _, _| sts.get_access_key_info(&i).map(S::GetAccessKeyInfo)),
             ),
         };
         Prepared {
@@ -151,6 +168,7 @@ impl Sts {
             needs_authorization,
             extra_actions,
             target,
+            mfa: std::sync::OnceLock::new(),
             exec,
         }
     }
@@ -159,11 +177,32 @@ impl Sts {
     /// policy (a role that does not exist is authorized against its ARN alone, and then
     /// refused as AWS does, without saying whether it exists).
     pub fn target(&self, caller: &Principal, prepared: &Prepared) -> Result<Target, StsError> {
-        let (arn, keys) = match &prepared.target {
+        let (arn, keys, mfa) = match &prepared.target {
             TargetDecl::Any => return Ok(Target::new("*".to_owned(), Vec::new())),
-            TargetDecl::Role { arn, keys } => (arn, keys),
+            TargetDecl::Role { arn, keys, mfa } => (arn, keys, mfa),
         };
         let mut keys = keys.clone();
+        if let Some((serial, code)) = mfa {
+            let call = Call {
+                principal: caller,
+                now: self.clock.now(),
+            };
+            let checked = match prepared.mfa.get() {
+                Some(done) => *done,
+                None => {
+                    let done = self.check_mfa(&call, serial.as_deref(), code.as_deref())?;
+                    let _ = prepared.mfa.set(done);
+                    done
+                }
+            };
+            if checked.is_some() {
+                keys.push((
+                    "aws:MultiFactorAuthPresent".to_owned(),
+                    ContextValue::from(true),
+                ));
+                keys.push(("aws:MultiFactorAuthAge".to_owned(), ContextValue::from(0)));
+            }
+        }
         inherited_keys(caller, &mut keys);
         let mut target = Target::new(arn.clone(), keys);
         if let Some((account, role)) = self.find_role(arn)? {
@@ -178,7 +217,8 @@ impl Sts {
     }
 
     pub fn execute(&self, prepared: Prepared, call: &Call<'_>) -> Result<Response, StsError> {
-        (prepared.exec)(self, call)
+        let mfa = prepared.mfa.get().copied();
+        (prepared.exec)(self, call, mfa)
     }
 
     /// The role an ARN names, with its account; `None` for a malformed ARN or an unknown
@@ -250,6 +290,7 @@ impl Sts {
         &self,
         c: &Call<'_>,
         i: AssumeRoleRequest,
+        mfa_checked: Option<Option<OffsetDateTime>>,
     ) -> Result<AssumeRoleResponse, StsError> {
         let caller = c.principal;
         if caller.is_root() {
@@ -366,12 +407,16 @@ impl Sts {
             (Some(existing), _) => Some(existing),
             (None, given) => given.clone(),
         };
-        let mfa_authenticated_at =
-            match self.check_mfa(c, i.serial_number.as_deref(), i.token_code.as_deref())? {
-                Some(at) => Some(at),
-                // A chained session keeps the MFA state of the session it came from.
-                None => caller_session.and_then(|s| s.mfa_authenticated_at),
-            };
+        // The code was checked (and used up) when the trust policy was weighed.
+        let mfa = match mfa_checked {
+            Some(checked) => checked,
+            None => self.check_mfa(c, i.serial_number.as_deref(), i.token_code.as_deref())?,
+        };
+        let mfa_authenticated_at = match mfa {
+            Some(at) => Some(at),
+            // A chained session keeps the MFA state of the session it came from.
+            None => caller_session.and_then(|s| s.mfa_authenticated_at),
+        };
 
         let claims = Claims {
             account: account.to_string(),
@@ -409,21 +454,37 @@ impl Sts {
         })
     }
 
-    /// MFA is not yet wired in: a request that presents a code is refused rather than
-    /// accepted unchecked.
+    /// Checks the MFA code a request presents against the caller's device: `Some(now)` when
+    /// it is valid (each code works once; repeated failures lock the device for a while),
+    /// `None` when the request presents none.
     fn check_mfa(
         &self,
-        _c: &Call<'_>,
+        c: &Call<'_>,
         serial_number: Option<&str>,
         token_code: Option<&str>,
     ) -> Result<Option<OffsetDateTime>, StsError> {
-        match (serial_number, token_code) {
-            (None, None) => Ok(None),
-            _ => Err(StsError::AccessDenied(
-                "MultiFactorAuthentication failed with invalid MFA one time pass code. "
-                    .trim_end()
-                    .to_owned(),
-            )),
+        let (serial, code) = match (serial_number, token_code) {
+            (None, None) => return Ok(None),
+            (Some(serial), Some(code)) => (serial, code),
+            _ => {
+                return Err(StsError::AccessDenied(
+                    "MultiFactorAuthentication failed, unable to validate MFA code.".to_owned(),
+                ))
+            }
+        };
+        let owner = match &c.principal.kind {
+            PrincipalKind::Root => None,
+            PrincipalKind::User { name, .. } => Some(name.as_str()),
+            // A role session has no MFA device of its own.
+            PrincipalKind::AssumedRole { .. } => return Err(mfa_failed()),
+        };
+        let valid = self.store.write(|tx| {
+            moat_iam::mfa::check_code(tx, c.principal.account, serial, owner, code, c.now)
+        })?;
+        if valid {
+            Ok(Some(c.now))
+        } else {
+            Err(mfa_failed())
         }
     }
 
@@ -470,6 +531,12 @@ impl Sts {
             expiration: Timestamp(claims.expires_at()),
         })
     }
+}
+
+fn mfa_failed() -> StsError {
+    StsError::AccessDenied(
+        "MultiFactorAuthentication failed with invalid MFA one time pass code.".to_owned(),
+    )
 }
 
 fn get_caller_identity(c: &Call<'_>) -> GetCallerIdentityResponse {

@@ -58,6 +58,8 @@ fn valid_params(op: &str, access_key_id: &str) -> Vec<(String, String)> {
                 continue;
             }
             "PolicySourceArn" => "arn:aws:iam::123456789012:user/nobody".to_owned(),
+            "SerialNumber" => "arn:aws:iam::123456789012:mfa/name1".to_owned(),
+            "AuthenticationCode1" | "AuthenticationCode2" => "123456".to_owned(),
             _ => "name1".to_owned(),
         };
         out.push((member.clone(), value));

@@ -38,4 +38,9 @@ pub const OPERATIONS: &[&str] = &[
     // policy simulation
     "SimulatePrincipalPolicy", "SimulateCustomPolicy", "GetContextKeysForPrincipalPolicy",
     "GetContextKeysForCustomPolicy",
+    // OpenID Connect identity providers
+    "CreateOpenIDConnectProvider", "GetOpenIDConnectProvider", "ListOpenIDConnectProviders",
+    "DeleteOpenIDConnectProvider", "UpdateOpenIDConnectProviderThumbprint",
+    "AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider",
+    "TagOpenIDConnectProvider", "UntagOpenIDConnectProvider", "ListOpenIDConnectProviderTags",
 ];

@@ -208,6 +208,8 @@ impl AuditDraft {
         let user_name = match &principal.kind {
             PrincipalKind::Root | PrincipalKind::AssumedRole { .. } => None,
             PrincipalKind::User { name, .. } => Some(name.as_str()),
+            // CloudTrail names a web identity caller by the token's subject.
+            PrincipalKind::WebIdentity { subject, .. } => Some(subject.as_str()),
         };
         // LookupEvents' `Username` of a role session is its session name, as in CloudTrail.
         let lookup_name = match &principal.kind {

@@ -193,7 +193,7 @@ impl Sts {
                 path: path.clone(),
                 id: c.principal.id.clone(),
             },
-            PrincipalKind::AssumedRole { .. } => {
+            PrincipalKind::AssumedRole { .. } | PrincipalKind::WebIdentity { .. } => {
                 return Err(StsError::AccessDenied(
                     "Cannot call GetSessionToken with session credentials".to_owned(),
                 ))

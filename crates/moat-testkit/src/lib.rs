@@ -60,6 +60,7 @@ impl TestServer {
             region: REGION.to_owned(),
             limits: moat_server::Limits::default(),
             tls: None,
+            allow_insecure_oidc_loopback: false,
         };
         let state =
             Arc::new(moat_server::State::new(node.store, clock, &config).map_err(|e| err(&e))?);

@@ -128,6 +128,7 @@ fn run_serve(config: ServeConfig) -> anyhow::Result<()> {
                 ..moat_server::Limits::default()
             },
             tls: tls.clone(),
+            allow_insecure_oidc_loopback: config.allow_insecure_oidc_loopback,
         };
         let state = Arc::new(moat_server::State::new(node.store, clock, &server_config)?);
         let listener = moat_server::bind(config.listen).await?;

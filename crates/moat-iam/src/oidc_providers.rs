@@ -84,7 +84,8 @@ pub fn parse_issuer(url: &str, allow_loopback: bool) -> Result<IssuerUrl, IamErr
     if host.is_empty() {
         return Err(invalid());
     }
-    if !secure && !(allow_loopback && is_loopback_host(host)) {
+    let admitted = secure || (allow_loopback && is_loopback_host(host));
+    if !admitted {
         return Err(IamError::InvalidInput(
             "Invalid Open ID Connect Provider URL. The URL must begin with https://.".to_owned(),
         ));
@@ -430,7 +431,10 @@ mod tests {
             json!({"OpenIDConnectProviderArn": ARN}),
         );
         assert_eq!(code, "NoSuchEntity");
-        assert_eq!(message, format!("OpenIDConnect Provider not found for arn {ARN}"));
+        assert_eq!(
+            message,
+            format!("OpenIDConnect Provider not found for arn {ARN}")
+        );
     }
 
     #[test]
@@ -444,8 +448,14 @@ mod tests {
             }
             v
         };
-        env.ok("AddClientIDToOpenIDConnectProvider", on(json!({"ClientID": "cli"})));
-        env.ok("AddClientIDToOpenIDConnectProvider", on(json!({"ClientID": "cli"})));
+        env.ok(
+            "AddClientIDToOpenIDConnectProvider",
+            on(json!({"ClientID": "cli"})),
+        );
+        env.ok(
+            "AddClientIDToOpenIDConnectProvider",
+            on(json!({"ClientID": "cli"})),
+        );
         env.ok(
             "RemoveClientIDFromOpenIDConnectProvider",
             on(json!({"ClientID": "app"})),
@@ -463,7 +473,10 @@ mod tests {
             "TagOpenIDConnectProvider",
             on(json!({"Tags": [{"Key": "env", "Value": "ci"}]})),
         );
-        env.ok("UntagOpenIDConnectProvider", on(json!({"TagKeys": ["TEAM"]})));
+        env.ok(
+            "UntagOpenIDConnectProvider",
+            on(json!({"TagKeys": ["TEAM"]})),
+        );
         let got = env.ok("GetOpenIDConnectProvider", on(json!({})));
         assert_eq!(got["ClientIDList"], json!(["cli"]));
         assert_eq!(got["ThumbprintList"], json!([other]));
@@ -474,7 +487,12 @@ mod tests {
     #[test]
     fn urls_limits_and_thumbprints_are_checked_as_iam_does() {
         let env = Env::new();
-        for url in ["example.com", "https://", "https://example.com?x=1", "ftp://x.example"] {
+        for url in [
+            "example.com",
+            "https://",
+            "https://example.com?x=1",
+            "ftp://x.example",
+        ] {
             let (code, message) = env.err("CreateOpenIDConnectProvider", json!({"Url": url}));
             assert_eq!(code, "InvalidInput", "{url}");
             assert_eq!(message, "Invalid Open ID Connect Provider URL.", "{url}");
@@ -493,7 +511,10 @@ mod tests {
             json!({"Url": "https://a.example", "ThumbprintList": six}),
         );
         assert_eq!(code, "InvalidInput");
-        assert_eq!(message, "Thumbprint list must contain fewer than 5 entries.");
+        assert_eq!(
+            message,
+            "Thumbprint list must contain fewer than 5 entries."
+        );
         let (code, _) = env.err(
             "CreateOpenIDConnectProvider",
             json!({"Url": "https://a.example", "ThumbprintList": ["z".repeat(40)]}),
@@ -510,7 +531,10 @@ mod tests {
             "Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: 100"
         );
         // Optional thumbprints, as in current IAM.
-        env.ok("CreateOpenIDConnectProvider", json!({"Url": "https://a.example"}));
+        env.ok(
+            "CreateOpenIDConnectProvider",
+            json!({"Url": "https://a.example"}),
+        );
     }
 
     #[test]
@@ -524,11 +548,17 @@ mod tests {
             let parsed = parse_issuer(url, true).unwrap();
             assert_eq!(parsed.url, url);
         }
-        for url in ["http://10.0.0.1", "http://example.com", "http://127.0.0.1.nip.io"] {
+        for url in [
+            "http://10.0.0.1",
+            "http://example.com",
+            "http://127.0.0.1.nip.io",
+        ] {
             assert!(parse_issuer(url, true).is_err(), "{url}");
         }
         assert_eq!(
-            parse_issuer("https://Host.example/Path", false).unwrap().name,
+            parse_issuer("https://Host.example/Path", false)
+                .unwrap()
+                .name,
             "Host.example/Path"
         );
     }

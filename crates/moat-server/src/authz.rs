@@ -306,8 +306,7 @@ fn authorize_federated(
     };
     let resource_policy = compile_resource_policy(policy)?;
     let no_identity = PolicySet::new(std::iter::empty::<(String, &moat_policy::Policy)>());
-    let mut inputs =
-        Inputs::new(&no_identity).with_resource_policy(&resource_policy, policy.kind);
+    let mut inputs = Inputs::new(&no_identity).with_resource_policy(&resource_policy, policy.kind);
     if let Some(account) = &target.resource_account {
         inputs = inputs.with_resource_account(account);
     }

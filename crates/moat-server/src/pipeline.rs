@@ -84,8 +84,8 @@ pub async fn handle(state: std::sync::Arc<State>, req: Incoming) -> Reply {
     let auth = moat_sigv4::parse(&parts(&req));
     // An unsigned request names no service by its scope; the one operation that may come
     // unsigned is STS's.
-    let unsigned_token_call = matches!(&auth, Err(SigV4Error::MissingAuthenticationToken))
-        && names_token_operation(&req);
+    let unsigned_token_call =
+        matches!(&auth, Err(SigV4Error::MissingAuthenticationToken)) && names_token_operation(&req);
     let scope_service = match &auth {
         Ok(a) => Some(a.scope.service.clone()),
         Err(_) => unsigned_token_call.then(|| "sts".to_owned()),

@@ -204,7 +204,12 @@ impl Sts {
                 ..
             } => {
                 let mut keys = keys.clone();
-                keys.extend(verified.get().map(|v| v.condition_keys()).unwrap_or_default());
+                keys.extend(
+                    verified
+                        .get()
+                        .map(|v| v.condition_keys())
+                        .unwrap_or_default(),
+                );
                 (arn, keys)
             }
         };

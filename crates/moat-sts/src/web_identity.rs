@@ -628,9 +628,8 @@ mod tests {
     fn a_good_es256_token_verifies() {
         let rng = ring::rand::SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-                .unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
         // An uncompressed point: 0x04, then x and y.
         let point = pair.public_key().as_ref();
         let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
@@ -654,7 +653,8 @@ mod tests {
     #[test]
     fn bad_tokens_are_refused_as_sts_words_it() {
         let keys = fixed(vec![rsa_jwk("k1")]);
-        let refuse = |token: &str| code_and_message(verify(token, &provider(), &keys, now()).unwrap_err());
+        let refuse =
+            |token: &str| code_and_message(verify(token, &provider(), &keys, now()).unwrap_err());
 
         // Tampered payload: the signature no longer matches.
         let good = rs256("k1", &claims());

@@ -3,6 +3,13 @@
 //! trust policy decides with the token's claims, the refusal or success is audited, and the
 //! session acts as the role. Unsigned calls of every other operation stay refused.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener};
 
@@ -98,7 +105,9 @@ fn tag<'b>(body: &'b str, name: &str) -> &'b str {
 async fn an_unsigned_web_identity_call_gets_a_session_of_the_role_its_trust_policy_allows() {
     let issuer = start_issuer();
     let name = issuer.trim_start_matches("http://").to_owned();
-    let server = TestServer::start_with_insecure_oidc_loopback().await.unwrap();
+    let server = TestServer::start_with_insecure_oidc_loopback()
+        .await
+        .unwrap();
     let (status, body) = root_iam(
         &server,
         &[
@@ -214,7 +223,10 @@ async fn an_unsigned_web_identity_call_gets_a_session_of_the_role_its_trust_poli
         .iter()
         .map(|r| r["userIdentity"]["userName"].as_str().unwrap())
         .collect();
-    assert!(users.contains(&"alice") && users.contains(&"bob"), "{users:?}");
+    assert!(
+        users.contains(&"alice") && users.contains(&"bob"),
+        "{users:?}"
+    );
     for r in &records {
         assert_eq!(r["userIdentity"]["type"], "WebIdentityUser");
         assert_eq!(r["userIdentity"]["identityProvider"], name);
@@ -244,7 +256,10 @@ async fn unregistered_issuers_and_garbage_tokens_are_refused_unsigned() {
     };
     let (status, body) = call("not-a-jwt");
     assert_eq!((status, tag(&body, "Code")), (400, "InvalidIdentityToken"));
-    assert!(body.contains("https://sts.amazonaws.com/doc/2011-06-15/"), "{body}");
+    assert!(
+        body.contains("https://sts.amazonaws.com/doc/2011-06-15/"),
+        "{body}"
+    );
     let (status, body) = call(&token("https://unknown.example", "alice"));
     assert_eq!((status, tag(&body, "Code")), (400, "InvalidIdentityToken"));
     assert_eq!(

@@ -87,6 +87,10 @@ fn run_serve(config: ServeConfig) -> anyhow::Result<()> {
         tracing::warn!(listen = %config.listen, "serving plain HTTP on a non-loopback address; secrets cross the network unencrypted");
     }
 
+    if config.allow_insecure_oidc_loopback {
+        tracing::warn!("admitting http:// OpenID Connect issuers on loopback hosts (--allow-insecure-oidc-loopback): for tests only");
+    }
+
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let root_key = match (&config.root_key, &config.root_key_file) {
         (Some(hex), _) => RootKeySource::Hex(hex.clone()),

@@ -10,6 +10,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVICES = [
     ("iam", "IAM", "crates/moat-iam/src/operations.rs"),
     ("cloudtrail", "CloudTrail", "crates/moat-cloudtrail/src/operations.rs"),
+    ("sts", "STS", "crates/moat-sts/src/operations.rs"),
 ]
 
 

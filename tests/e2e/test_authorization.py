@@ -196,7 +196,7 @@ def test_authorization_comes_before_existence(iam, caller, names):
 def test_user_inline_policy(iam, caller, names):
     """An inline policy of the user allows; replacing or deleting it applies on the next request."""
     put_policy(iam, caller, allow("iam:ListUsers"), name="lists")
-    assert any(u["UserName"] == caller.name for u in caller.iam.list_users()["Users"])
+    assert any(u["UserName"] == caller.name for u in caller.iam.list_users(PathPrefix=caller.path)["Users"])
     with denied(caller, "iam:ListGroups"):
         caller.iam.list_groups()
 

@@ -483,7 +483,7 @@ def test_session_has_the_roles_permissions(server, iam, caller, names):
     role = make_role(iam, names, trust(caller.arn), permissions=[allow("iam:ListUsers")])
     creds = assume(caller, role, "worker")["Credentials"]
     session_iam = session_client(server, creds, "iam")
-    assert any(u["UserName"] == caller.name for u in session_iam.list_users()["Users"])
+    assert any(u["UserName"] == caller.name for u in session_iam.list_users(PathPrefix=caller.path)["Users"])
     with denied_as(assumed_role_arn(role["RoleName"], "worker"), "iam:ListRoles"):
         session_iam.list_roles()
     # The role's policy is read at each request: a change applies to live sessions.

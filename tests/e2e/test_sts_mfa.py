@@ -109,7 +109,7 @@ def test_session_token_with_mfa_may_call_iam(server, iam, caller, app):
     creds = mfa_session(caller, app)
     assert creds["AccessKeyId"].startswith("ASIA")
     session_iam = session_client(server, creds, "iam")
-    assert any(u["UserName"] == caller.name for u in session_iam.list_users()["Users"])
+    assert any(u["UserName"] == caller.name for u in session_iam.list_users(PathPrefix=caller.path)["Users"])
     assert session_iam.get_user()["User"]["Arn"] == caller.arn
     ident = session_client(server, creds, "sts").get_caller_identity()
     assert ident["Arn"] == caller.arn

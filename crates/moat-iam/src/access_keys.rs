@@ -41,7 +41,7 @@ impl Owner {
             (Some(name), _) => name,
             (None, PrincipalKind::User { name, .. }) => name.as_str(),
             (None, PrincipalKind::Root) => return Ok(Owner::Root),
-            (None, PrincipalKind::AssumedRole { .. }) => {
+            (None, PrincipalKind::AssumedRole { .. } | PrincipalKind::WebIdentity { .. }) => {
                 return Err(crate::common::non_user_credentials())
             }
         };

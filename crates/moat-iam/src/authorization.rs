@@ -363,6 +363,12 @@ impl Iam {
                 ),
                 Resource::Collection(kind) => (iam_arn(account, kind), Vec::new(), None),
                 Resource::EntityArn(arn) => (arn.clone(), Vec::new(), None),
+                Resource::OidcProvider(arn) => {
+                    let tags = crate::oidc_providers::find_by_arn(tx, account, arn)?
+                        .map(|p| p.tags)
+                        .unwrap_or_default();
+                    (arn.clone(), tags, None)
+                }
                 Resource::Any => ("*".to_owned(), Vec::new(), None),
             };
             for tag in tags {
@@ -385,7 +391,9 @@ impl Iam {
 fn principal_user(principal: &Principal) -> &str {
     match &principal.kind {
         moat_types::PrincipalKind::User { name, .. } => name,
-        moat_types::PrincipalKind::Root | moat_types::PrincipalKind::AssumedRole { .. } => "",
+        moat_types::PrincipalKind::Root
+        | moat_types::PrincipalKind::AssumedRole { .. }
+        | moat_types::PrincipalKind::WebIdentity { .. } => "",
     }
 }
 

@@ -15,6 +15,9 @@ pub struct Call<'a> {
     pub principal: &'a moat_types::Principal,
     pub now: OffsetDateTime,
     pub root_key: &'a moat_store::RootKey,
+    /// The server's `--allow-insecure-oidc-loopback`: `http://` OIDC issuers on loopback hosts
+    /// may be registered.
+    pub allow_insecure_oidc_loopback: bool,
 }
 
 impl Call<'_> {
@@ -33,7 +36,11 @@ impl Call<'_> {
             (Some(name), _) => Ok(Some(name.to_owned())),
             (None, moat_types::PrincipalKind::User { name, .. }) => Ok(Some(name.clone())),
             (None, moat_types::PrincipalKind::Root) => Ok(None),
-            (None, moat_types::PrincipalKind::AssumedRole { .. }) => Err(non_user_credentials()),
+            (
+                None,
+                moat_types::PrincipalKind::AssumedRole { .. }
+                | moat_types::PrincipalKind::WebIdentity { .. },
+            ) => Err(non_user_credentials()),
         }
     }
 }

@@ -18,6 +18,7 @@ mod groups;
 mod inline;
 mod managed;
 pub mod mfa;
+pub mod oidc_providers;
 pub mod operations;
 mod passwords;
 mod policies;
@@ -77,6 +78,8 @@ pub enum Resource {
     Collection(&'static str),
     /// An IAM user, group or role by ARN, as a request names it.
     EntityArn(String),
+    /// An OpenID Connect provider by ARN.
+    OidcProvider(String),
     /// Account-wide operations.
     Any,
 }
@@ -222,16 +225,43 @@ fn policy(arn: &str) -> Resource {
 fn mfa_device(serial_number: &str) -> Resource {
     Resource::EntityArn(serial_number.to_owned())
 }
+fn oidc(arn: &str) -> Resource {
+    Resource::OidcProvider(arn.to_owned())
+}
+/// The provider a CreateOpenIDConnectProvider would make: named by its URL without the scheme.
+fn new_oidc(url: &str) -> Resource {
+    let name = url.split_once("://").map_or(url, |(_, rest)| rest);
+    Resource::New {
+        kind: "oidc-provider",
+        path: "/".to_owned(),
+        name: name.to_owned(),
+    }
+}
 
 /// The IAM service over a store.
 #[derive(Clone)]
 pub struct Iam {
     store: Store,
+    allow_insecure_oidc_loopback: bool,
 }
 
 impl Iam {
     pub fn new(store: Store) -> Self {
-        Iam { store }
+        Iam {
+            store,
+            allow_insecure_oidc_loopback: false,
+        }
+    }
+
+    /// Admits `http://` OpenID Connect issuers on loopback hosts (`127.0.0.1`, `localhost`,
+    /// `[::1]`): for tests that run their own issuer. Off by default; never for production.
+    pub fn with_insecure_oidc_loopback(mut self, allow: bool) -> Self {
+        self.allow_insecure_oidc_loopback = allow;
+        self
+    }
+
+    pub fn allows_insecure_oidc_loopback(&self) -> bool {
+        self.allow_insecure_oidc_loopback
     }
 
     pub fn store(&self) -> &Store {
@@ -650,6 +680,66 @@ impl Iam {
             Q::GetCredentialReport => r(Resource::Any, |tx, c| {
                 credential_report::get_credential_report(tx, c).map(S::GetCredentialReport)
             }),
+            // OpenID Connect providers
+            Q::CreateOpenIDConnectProvider(i) => keyed(
+                k().tags(i.tags.as_ref()),
+                w(new_oidc(&i.url), |tx, c| {
+                    oidc_providers::create_open_id_connect_provider(tx, c, i)
+                        .map(S::CreateOpenIDConnectProvider)
+                }),
+            ),
+            Q::GetOpenIDConnectProvider(i) => r(oidc(&i.open_id_connect_provider_arn), |tx, c| {
+                oidc_providers::get_open_id_connect_provider(tx, c, i)
+                    .map(S::GetOpenIDConnectProvider)
+            }),
+            Q::ListOpenIDConnectProviders(_) => r(Resource::Any, |tx, c| {
+                oidc_providers::list_open_id_connect_providers(tx, c)
+                    .map(S::ListOpenIDConnectProviders)
+            }),
+            Q::DeleteOpenIDConnectProvider(i) => {
+                w(oidc(&i.open_id_connect_provider_arn), |tx, c| {
+                    oidc_providers::delete_open_id_connect_provider(tx, c, i)
+                        .map(|()| S::DeleteOpenIDConnectProvider)
+                })
+            }
+            Q::UpdateOpenIDConnectProviderThumbprint(i) => {
+                w(oidc(&i.open_id_connect_provider_arn), |tx, c| {
+                    oidc_providers::update_open_id_connect_provider_thumbprint(tx, c, i)
+                        .map(|()| S::UpdateOpenIDConnectProviderThumbprint)
+                })
+            }
+            Q::AddClientIDToOpenIDConnectProvider(i) => {
+                w(oidc(&i.open_id_connect_provider_arn), |tx, c| {
+                    oidc_providers::add_client_id_to_open_id_connect_provider(tx, c, i)
+                        .map(|()| S::AddClientIDToOpenIDConnectProvider)
+                })
+            }
+            Q::RemoveClientIDFromOpenIDConnectProvider(i) => {
+                w(oidc(&i.open_id_connect_provider_arn), |tx, c| {
+                    oidc_providers::remove_client_id_from_open_id_connect_provider(tx, c, i)
+                        .map(|()| S::RemoveClientIDFromOpenIDConnectProvider)
+                })
+            }
+            Q::TagOpenIDConnectProvider(i) => keyed(
+                k().tags(Some(&i.tags)),
+                w(oidc(&i.open_id_connect_provider_arn), |tx, c| {
+                    oidc_providers::tag_open_id_connect_provider(tx, c, i)
+                        .map(|()| S::TagOpenIDConnectProvider)
+                }),
+            ),
+            Q::UntagOpenIDConnectProvider(i) => keyed(
+                k().tag_keys(&i.tag_keys),
+                w(oidc(&i.open_id_connect_provider_arn), |tx, c| {
+                    oidc_providers::untag_open_id_connect_provider(tx, c, i)
+                        .map(|()| S::UntagOpenIDConnectProvider)
+                }),
+            ),
+            Q::ListOpenIDConnectProviderTags(i) => {
+                r(oidc(&i.open_id_connect_provider_arn), |tx, c| {
+                    oidc_providers::list_open_id_connect_provider_tags(tx, c, i)
+                        .map(S::ListOpenIDConnectProviderTags)
+                })
+            }
         };
         Prepared {
             operation,
@@ -700,7 +790,9 @@ mod tests {
                 "PolicySourceArn": "arn:aws:iam::123456789012:user/u", "PolicyInputList": [],
                 "ActionNames": ["iam:GetUser"],
                 "SerialNumber": "arn:aws:iam::123456789012:mfa/d", "VirtualMFADeviceName": "d",
-                "AuthenticationCode1": "123456", "AuthenticationCode2": "123456"
+                "AuthenticationCode1": "123456", "AuthenticationCode2": "123456",
+                "OpenIDConnectProviderArn": "arn:aws:iam::123456789012:oidc-provider/x.example",
+                "Url": "https://x.example", "ClientID": "c", "ThumbprintList": []
             });
             let req = Request::from_value(op, input).unwrap().unwrap();
             let p = Iam::prepare(req);
@@ -769,6 +861,7 @@ pub(crate) mod testing {
                 principal,
                 now: self.now,
                 root_key: self.iam.store().root_key(),
+                allow_insecure_oidc_loopback: false,
             };
             self.iam.execute(prepared, &call)
         }

@@ -85,7 +85,7 @@ fn resolve_owner(
         (Some(name), _) => name,
         (None, PrincipalKind::User { name, .. }) => name.as_str(),
         (None, PrincipalKind::Root) => return Ok(MfaOwner::Root),
-        (None, PrincipalKind::AssumedRole { .. }) => {
+        (None, PrincipalKind::AssumedRole { .. } | PrincipalKind::WebIdentity { .. }) => {
             return Err(crate::common::non_user_credentials())
         }
     };

@@ -113,6 +113,17 @@ pub const OPERATIONS: &[&str] = &[
     // credential report
     "GenerateCredentialReport",
     "GetCredentialReport",
+    // OpenID Connect identity providers
+    "CreateOpenIDConnectProvider",
+    "GetOpenIDConnectProvider",
+    "ListOpenIDConnectProviders",
+    "DeleteOpenIDConnectProvider",
+    "UpdateOpenIDConnectProviderThumbprint",
+    "AddClientIDToOpenIDConnectProvider",
+    "RemoveClientIDFromOpenIDConnectProvider",
+    "TagOpenIDConnectProvider",
+    "UntagOpenIDConnectProvider",
+    "ListOpenIDConnectProviderTags",
 ];
 
 /// Members the model requires that Moat accepts without, as (input shape, member). The root

@@ -213,10 +213,15 @@ impl AuditDraft {
         let user_name = match &principal.kind {
             PrincipalKind::Root | PrincipalKind::AssumedRole { .. } => None,
             PrincipalKind::User { name, .. } => Some(name.as_str()),
+            // CloudTrail names a web identity caller by the token's subject.
+            PrincipalKind::WebIdentity { subject, .. } => {
+                Some(subject.as_str()).filter(|s| !s.is_empty())
+            }
         };
         // LookupEvents' `Username` of a role session is its session name, as in CloudTrail.
         let lookup_name = match &principal.kind {
             PrincipalKind::AssumedRole { session_name, .. } => Some(session_name.as_str()),
+            PrincipalKind::WebIdentity { .. } => Some(user_name.unwrap_or("anonymous")),
             _ => user_name,
         };
         let event_id = crate::pipeline::new_request_id();
@@ -225,9 +230,14 @@ impl AuditDraft {
         w.open("userIdentity");
         w.str("type", principal.type_name());
         w.str("principalId", &principal.id);
-        w.str("arn", &principal.arn);
+        // A web identity caller has no ARN and no access key, only its provider.
+        if !principal.arn.is_empty() {
+            w.str("arn", &principal.arn);
+        }
         w.str("accountId", &account);
-        w.str("accessKeyId", &principal.access_key_id);
+        if !principal.access_key_id.is_empty() {
+            w.str("accessKeyId", &principal.access_key_id);
+        }
         if let Some(name) = user_name {
             w.str("userName", name);
         }
@@ -264,6 +274,11 @@ impl AuditDraft {
                 w.str("sourceIdentity", source);
             }
             w.close();
+        }
+        if let PrincipalKind::WebIdentity { issuer, .. } = &principal.kind {
+            if !issuer.is_empty() {
+                w.str("identityProvider", issuer);
+            }
         }
         w.close();
         w.str(

@@ -208,6 +208,9 @@ pub fn authorize(
         PrincipalKind::Root => return Ok(()),
         PrincipalKind::User { name, .. } => Identity::User(name),
         PrincipalKind::AssumedRole { role_name, .. } => Identity::Role(role_name),
+        PrincipalKind::WebIdentity { provider_arn, .. } => {
+            return authorize_federated(principal, provider_arn, call, facts)
+        }
     };
     let identity = cache.identity(store, principal, who, generation)?;
     let session = match &principal.session {
@@ -289,6 +292,56 @@ fn denied(
         "access denied"
     );
     ErrorResponse::from_error(&CommonError::AccessDenied(message))
+}
+
+/// Decides the call of a web identity caller (AssumeRoleWithWebIdentity): it has no policies
+/// of its own, so only the target's resource policy (the role's trust policy) naming its
+/// provider as `Federated` principal can allow it, with the token's claims as condition keys.
+fn authorize_federated(
+    principal: &Principal,
+    provider_arn: &str,
+    call: &dyn PreparedCall,
+    facts: &RequestFacts<'_>,
+) -> Result<(), ErrorResponse> {
+    let action = call.action();
+    let denied = || {
+        ErrorResponse::from_error(&CommonError::AccessDenied(format!(
+            "Not authorized to perform {action}"
+        )))
+    };
+    // A caller whose token was not verified names no provider: nothing can allow it.
+    if provider_arn.is_empty() {
+        return Err(denied());
+    }
+    let who = RequestPrincipal::federated(provider_arn);
+    let target = call.target(principal)?;
+    let mut keys = ContextKeys::new();
+    add_request_keys(&mut keys, facts);
+    for (key, value) in target.keys {
+        keys.insert(key, value);
+    }
+    let request = Request::new(&who, &action, &target.arn, &keys);
+    let Some(policy) = &target.resource_policy else {
+        return Err(denied());
+    };
+    let resource_policy = compile_resource_policy(policy)?;
+    let no_identity = PolicySet::new(std::iter::empty::<(String, &moat_policy::Policy)>());
+    let mut inputs = Inputs::new(&no_identity).with_resource_policy(&resource_policy, policy.kind);
+    if let Some(account) = &target.resource_account {
+        inputs = inputs.with_resource_account(account);
+    }
+    let decision = evaluate(&inputs, &request);
+    if decision.is_allowed() {
+        return Ok(());
+    }
+    tracing::debug!(
+        provider = provider_arn,
+        action,
+        resource = %target.arn,
+        outcome = ?decision.outcome,
+        "web identity access denied"
+    );
+    Err(denied())
 }
 
 /// What credentials from GetSessionToken may do, as AWS limits them: IAM only with MFA, and

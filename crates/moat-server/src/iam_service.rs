@@ -69,6 +69,7 @@ impl PreparedCall for IamCall {
             principal: ctx.principal,
             now: ctx.now,
             root_key: iam.store().root_key(),
+            allow_insecure_oidc_loopback: iam.allows_insecure_oidc_loopback(),
         };
         match iam.execute(prepared, &call) {
             Ok(response) => response.to_value().map_err(|e| {

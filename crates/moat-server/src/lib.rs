@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub region: String,
     pub limits: Limits,
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Admit `http://` OpenID Connect issuers on loopback hosts (for tests that run their own
+    /// issuer); `https://` is required otherwise.
+    pub allow_insecure_oidc_loopback: bool,
 }
 
 /// Shared by every request.
@@ -103,14 +106,16 @@ impl State {
     ) -> Result<State, ServerError> {
         let mut services: HashMap<&'static str, Arc<dyn Service>> = HashMap::new();
         let iam: Arc<dyn Service> = Arc::new(iam_service::IamService {
-            iam: Iam::new(store.clone()),
+            iam: Iam::new(store.clone())
+                .with_insecure_oidc_loopback(config.allow_insecure_oidc_loopback),
         });
         services.insert(iam.signing_name(), iam);
         let cloudtrail: Arc<dyn Service> = Arc::new(cloudtrail_service::CloudTrailService {
             cloudtrail: moat_cloudtrail::CloudTrail::new(store.clone()),
         });
         services.insert(cloudtrail.signing_name(), cloudtrail);
-        let sts = moat_sts::Sts::new(store.clone(), clock.clone());
+        let sts = moat_sts::Sts::new(store.clone(), clock.clone())
+            .with_insecure_oidc_loopback(config.allow_insecure_oidc_loopback);
         let token_keys = sts.clone();
         let sts_service: Arc<dyn Service> = Arc::new(sts_service::StsService { sts: sts.clone() });
         services.insert(sts_service.signing_name(), sts_service);

@@ -82,7 +82,14 @@ pub async fn handle(state: std::sync::Arc<State>, req: Incoming) -> Reply {
     let now = state.clock.now();
     let is_json = req.headers.contains_key("x-amz-target");
     let auth = moat_sigv4::parse(&parts(&req));
-    let scope_service = auth.as_ref().ok().map(|a| a.scope.service.clone());
+    // An unsigned request names no service by its scope; the one operation that may come
+    // unsigned is STS's.
+    let unsigned_token_call =
+        matches!(&auth, Err(SigV4Error::MissingAuthenticationToken)) && names_token_operation(&req);
+    let scope_service = match &auth {
+        Ok(a) => Some(a.scope.service.clone()),
+        Err(_) => unsigned_token_call.then(|| "sts".to_owned()),
+    };
     let service = scope_service
         .as_deref()
         .and_then(|s| state.services.get(s))
@@ -275,6 +282,29 @@ fn peek_operation(model: &ServiceModel, req: &Incoming) -> Option<String> {
     }
 }
 
+/// The operations whose caller is known by a token in the input, not by a signature: AWS
+/// accepts them unsigned (botocore sends them so).
+const TOKEN_OPERATIONS: &[&str] = &["AssumeRoleWithWebIdentity"];
+
+/// Whether an unsigned request names an operation that may come unsigned. The decoded
+/// operation decides in the end; this only routes the request to its service.
+fn names_token_operation(req: &Incoming) -> bool {
+    if req.method != Method::POST && req.method != Method::GET {
+        return false;
+    }
+    let action = |bytes: &[u8]| {
+        form_urlencoded::parse(bytes)
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.into_owned())
+    };
+    let named = action(req.query.as_bytes()).or_else(|| {
+        (req.method == Method::POST)
+            .then(|| action(&req.body))
+            .flatten()
+    });
+    named.is_some_and(|op| TOKEN_OPERATIONS.contains(&op.as_str()))
+}
+
 async fn run(
     state: &State,
     req: &Incoming,
@@ -288,62 +318,34 @@ async fn run(
         return Err(CommonError::UnsupportedMethod(req.method.to_string()).into());
     }
 
-    // Authenticate first: AWS reports a bad signature before a bad action.
-    let auth = auth.map_err(|e| sigv4_failure(&e))?;
+    // Authenticate first: AWS reports a bad signature before a bad action. Only a call whose
+    // caller is known by a token in its input may come unsigned.
+    let auth = match auth {
+        Ok(auth) => Some(auth),
+        Err(SigV4Error::MissingAuthenticationToken) if names_token_operation(req) => None,
+        Err(e) => return Err(sigv4_failure(&e)),
+    };
     let Some(service) = service else {
-        return Err(CommonError::UnknownService(auth.scope.service.clone()).into());
+        let name = auth.map(|a| a.scope.service).unwrap_or_default();
+        return Err(CommonError::UnknownService(name).into());
     };
     draft.service = Some(service.signing_name());
     draft.model = Some(service.model());
-
-    let options = VerifyOptions {
-        region: Some(state.region.clone()),
-        service: Some(service.signing_name().to_owned()),
-        ..VerifyOptions::default()
+    let signer = match &auth {
+        Some(auth) => Some(verify_signature(
+            state,
+            req,
+            auth,
+            service.as_ref(),
+            now,
+            request_id,
+            draft,
+        )?),
+        None => None,
     };
-    if let Err(e) = auth.check(now, &options) {
-        // Refused before the key is needed; still, a known key's owner gets the event.
-        if let Ok(Some(c)) = state.credential(&auth.access_key_id) {
-            draft.principal = Some(c.principal.clone());
-        }
-        return Err(sigv4_failure(&e));
-    }
-    let credential = match &auth.session_token {
-        // Temporary credentials: everything is in the token, no storage read.
-        Some(token) => Some(std::sync::Arc::new(
-            state
-                .session_credential(&auth.access_key_id, token, now)
-                .map_err(Failure::from)?,
-        )),
-        None => {
-            if auth.access_key_id.starts_with("ASIA") {
-                // Temporary key ids are only valid with their session token.
-                return Err(CommonError::InvalidClientTokenId.into());
-            }
-            state
-                .credential(&auth.access_key_id)
-                .map_err(|e| internal(request_id, &e))?
-        }
-    };
-    if let Some(c) = &credential {
-        // An inactive key or a bad signature is recorded against the key's owner.
-        draft.principal = Some(c.principal.clone());
-    }
-    let Some(credential) = credential.filter(|c| c.active) else {
-        return Err(CommonError::InvalidClientTokenId.into());
-    };
-    auth.verify(
-        &parts(req),
-        &credential.secret,
-        now,
-        &state.key_cache,
-        &options,
-    )
-    .map_err(|e| sigv4_failure(&e))?;
-    let principal = credential.principal.clone();
-    if principal.session.is_none() {
-        state.note_key_use(&principal.access_key_id, service.signing_name());
-    }
+    let region = auth
+        .as_ref()
+        .map_or(state.region.as_str(), |a| a.scope.region.as_str());
 
     let model = service.model();
     let decoded = match model.protocol {
@@ -358,12 +360,39 @@ async fn run(
         operation: Some(operation.clone()),
     };
     let prepared = service.prepare(&operation, input).map_err(with_op)?;
-    let Some(prepared) = prepared else {
+    let Some(mut prepared) = prepared else {
         return Err(with_op(ErrorResponse::from_error(
             &CommonError::InvalidAction(operation.clone(), model.api_version.clone()),
         )));
     };
     draft.read_only = Some(prepared.read_only());
+
+    let principal = if prepared.authenticates_by_token() {
+        // The caller is whoever the token says, whether or not the request was also signed.
+        // Verifying may fetch the identity provider's keys: off the async workers.
+        if let Some(caller) = prepared.token_caller() {
+            draft.principal = Some(caller);
+        }
+        let (returned, verified) = tokio::task::spawn_blocking(move || {
+            let verified = prepared.authenticate_token(now);
+            (prepared, verified)
+        })
+        .await
+        .map_err(|e| internal(request_id, &e))?;
+        prepared = returned;
+        let principal = verified.map_err(with_op)?;
+        draft.principal = Some(principal.clone());
+        principal
+    } else {
+        match signer {
+            Some(principal) => principal,
+            None => {
+                return Err(with_op(ErrorResponse::from_error(
+                    &CommonError::MissingAuthenticationToken,
+                )))
+            }
+        }
+    };
 
     let facts = crate::authz::RequestFacts {
         source_ip: req.source_ip,
@@ -373,7 +402,7 @@ async fn run(
             .get(http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default(),
-        region: &auth.scope.region,
+        region,
         now,
     };
     crate::authz::authorize(
@@ -469,6 +498,67 @@ async fn run(
         ),
     };
     Ok((operation, body, content_type))
+}
+
+/// Checks a signed request's scope, key and signature; the principal that signed it.
+fn verify_signature(
+    state: &State,
+    req: &Incoming,
+    auth: &moat_sigv4::Authorization,
+    service: &dyn Service,
+    now: time::OffsetDateTime,
+    request_id: &str,
+    draft: &mut AuditDraft,
+) -> Result<moat_types::Principal, Failure> {
+    let options = VerifyOptions {
+        region: Some(state.region.clone()),
+        service: Some(service.signing_name().to_owned()),
+        ..VerifyOptions::default()
+    };
+    if let Err(e) = auth.check(now, &options) {
+        // Refused before the key is needed; still, a known key's owner gets the event.
+        if let Ok(Some(c)) = state.credential(&auth.access_key_id) {
+            draft.principal = Some(c.principal.clone());
+        }
+        return Err(sigv4_failure(&e));
+    }
+    let credential = match &auth.session_token {
+        // Temporary credentials: everything is in the token, no storage read.
+        Some(token) => Some(std::sync::Arc::new(
+            state
+                .session_credential(&auth.access_key_id, token, now)
+                .map_err(Failure::from)?,
+        )),
+        None => {
+            if auth.access_key_id.starts_with("ASIA") {
+                // Temporary key ids are only valid with their session token.
+                return Err(CommonError::InvalidClientTokenId.into());
+            }
+            state
+                .credential(&auth.access_key_id)
+                .map_err(|e| internal(request_id, &e))?
+        }
+    };
+    if let Some(c) = &credential {
+        // An inactive key or a bad signature is recorded against the key's owner.
+        draft.principal = Some(c.principal.clone());
+    }
+    let Some(credential) = credential.filter(|c| c.active) else {
+        return Err(CommonError::InvalidClientTokenId.into());
+    };
+    auth.verify(
+        &parts(req),
+        &credential.secret,
+        now,
+        &state.key_cache,
+        &options,
+    )
+    .map_err(|e| sigv4_failure(&e))?;
+    let principal = credential.principal.clone();
+    if principal.session.is_none() {
+        state.note_key_use(&principal.access_key_id, service.signing_name());
+    }
+    Ok(principal)
 }
 
 fn internal(request_id: &str, e: &dyn std::fmt::Display) -> Failure {

@@ -54,6 +54,24 @@ pub trait PreparedCall: Send {
     fn extra_actions(&self) -> Vec<&'static str> {
         Vec::new()
     }
+    /// Whether the caller is known by a token in the call's input rather than by its signature
+    /// (AssumeRoleWithWebIdentity). Only such a call may arrive unsigned; it is authenticated
+    /// by [`PreparedCall::authenticate_token`] instead.
+    fn authenticates_by_token(&self) -> bool {
+        false
+    }
+    /// For such a call: the caller before its token is checked, attributed to the account the
+    /// call addresses so that a refusal is audited there. `None` when no account is named.
+    fn token_caller(&self) -> Option<Principal> {
+        None
+    }
+    /// For such a call: verifies the token and returns the caller it stands for. Blocking
+    /// (it may fetch an identity provider's keys): the pipeline runs it on the blocking pool.
+    fn authenticate_token(&self, _now: OffsetDateTime) -> Result<Principal, ErrorResponse> {
+        Err(ErrorResponse::from_error(
+            &moat_wire::CommonError::MissingAuthenticationToken,
+        ))
+    }
     /// What the action applies to: the resource ARN (with an entity's path, so it may read
     /// storage) and the condition keys the resource and the request's parameters bring.
     fn target(&self, principal: &Principal) -> Result<Target, ErrorResponse>;

@@ -69,6 +69,20 @@ impl PreparedCall for StsCall {
         self.prepared.extra_actions.clone()
     }
 
+    fn authenticates_by_token(&self) -> bool {
+        Sts::authenticates_by_token(&self.prepared)
+    }
+
+    fn token_caller(&self) -> Option<Principal> {
+        self.sts.token_caller(&self.prepared)
+    }
+
+    fn authenticate_token(&self, now: time::OffsetDateTime) -> Result<Principal, ErrorResponse> {
+        self.sts
+            .authenticate_token(&self.prepared, now)
+            .map_err(|e| ErrorResponse::from_error(&e))
+    }
+
     fn target(&self, principal: &Principal) -> Result<Target, ErrorResponse> {
         self.sts
             .target(principal, &self.prepared)

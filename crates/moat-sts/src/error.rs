@@ -17,6 +17,18 @@ pub enum StsError {
     PackedPolicyTooLarge(String),
     #[error("{0}")]
     InvalidParameterValue(String),
+    /// A web identity token that is not a JWT, does not verify, or names an unregistered
+    /// provider or an unknown audience.
+    #[error("{0}")]
+    InvalidIdentityToken(String),
+    /// A web identity token past its `exp`.
+    #[error("{0}")]
+    ExpiredToken(String),
+    /// The identity provider's keys could not be fetched.
+    #[error("{0}")]
+    IdpCommunication(String),
+    #[error("{0}")]
+    IdpRejectedClaim(String),
     #[error("storage failure: {0}")]
     Store(#[from] StoreError),
     #[error("session token failure: {0}")]
@@ -33,6 +45,10 @@ impl AwsError for StsError {
             StsError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
             StsError::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
             StsError::InvalidParameterValue(_) => "InvalidParameterValue",
+            StsError::InvalidIdentityToken(_) => "InvalidIdentityToken",
+            StsError::ExpiredToken(_) => "ExpiredTokenException",
+            StsError::IdpCommunication(_) => "IDPCommunicationError",
+            StsError::IdpRejectedClaim(_) => "IDPRejectedClaim",
             StsError::Iam(e) => e.code(),
             StsError::Store(_) | StsError::Token(_) => "InternalFailure",
         }
@@ -40,7 +56,7 @@ impl AwsError for StsError {
 
     fn http_status(&self) -> u16 {
         match self {
-            StsError::AccessDenied(_) => 403,
+            StsError::AccessDenied(_) | StsError::IdpRejectedClaim(_) => 403,
             StsError::Iam(e) => e.http_status(),
             StsError::Store(_) | StsError::Token(_) => 500,
             _ => 400,

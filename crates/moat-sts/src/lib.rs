@@ -6,6 +6,7 @@
 
 mod error;
 pub mod token;
+pub mod web_identity;
 
 pub use error::StsError;
 
@@ -91,6 +92,14 @@ enum TargetDecl {
         keys: Vec<(String, ContextValue)>,
         mfa: Option<(Option<String>, Option<String>)>,
     },
+    /// `sts:AssumeRoleWithWebIdentity` on a role: the caller is known by its token, whose
+    /// verified claims become keys of the trust policy.
+    WebIdentity {
+        arn: String,
+        token: String,
+        keys: Vec<(String, ContextValue)>,
+        verified: web_identity::VerifiedSlot,
+    },
 }
 
 impl Prepared {
@@ -106,12 +115,32 @@ pub struct Sts {
     store: Store,
     keys: Arc<TokenKeys>,
     clock: Arc<dyn moat_types::Clock>,
+    /// OpenID Connect providers' signing keys, for AssumeRoleWithWebIdentity.
+    web_keys: Arc<web_identity::KeyCache>,
 }
 
 impl Sts {
     pub fn new(store: Store, clock: Arc<dyn moat_types::Clock>) -> Self {
         let keys = Arc::new(TokenKeys::new(store.clone()));
-        Sts { store, keys, clock }
+        let fetch = Arc::new(web_identity::HttpFetch::new(false));
+        Sts {
+            store,
+            keys,
+            clock,
+            web_keys: Arc::new(web_identity::KeyCache::new(fetch)),
+        }
+    }
+
+    /// Fetches identity providers' keys with `fetch` (tests serve their own).
+    pub fn with_fetch(mut self, fetch: Arc<dyn web_identity::Fetch>) -> Self {
+        self.web_keys = Arc::new(web_identity::KeyCache::new(fetch));
+        self
+    }
+
+    /// Admits `http://` identity providers on loopback hosts, for tests that run their own
+    /// issuer (`--allow-insecure-oidc-loopback`).
+    pub fn with_insecure_oidc_loopback(self, allow: bool) -> Self {
+        self.with_fetch(Arc::new(web_identity::HttpFetch::new(allow)))
     }
 
     pub fn token_keys(&self) -> &TokenKeys {
@@ -162,6 +191,26 @@ impl Sts {
                 TargetDecl::Any,
                 Box::new(move |sts, _, _| sts.get_access_key_info(&i).map(S::GetAccessKeyInfo)),
             ),
+            Q::AssumeRoleWithWebIdentity(i) => {
+                let verified = web_identity::VerifiedSlot::default();
+                let slot = verified.clone();
+                (
+                    true,
+                    TargetDecl::WebIdentity {
+                        arn: i.role_arn.clone(),
+                        token: i.web_identity_token.0.clone(),
+                        keys: vec![(
+                            "sts:RoleSessionName".to_owned(),
+                            ContextValue::from(i.role_session_name.as_str()),
+                        )],
+                        verified,
+                    },
+                    Box::new(move |sts, c, _| {
+                        sts.assume_role_with_web_identity(c, i, slot.get())
+                            .map(S::AssumeRoleWithWebIdentity)
+                    }),
+                )
+            }
         };
         Prepared {
             operation,
@@ -177,33 +226,50 @@ impl Sts {
     /// policy (a role that does not exist is authorized against its ARN alone, and then
     /// refused as AWS does, without saying whether it exists).
     pub fn target(&self, caller: &Principal, prepared: &Prepared) -> Result<Target, StsError> {
-        let (arn, keys, mfa) = match &prepared.target {
+        let (arn, keys) = match &prepared.target {
             TargetDecl::Any => return Ok(Target::new("*".to_owned(), Vec::new())),
-            TargetDecl::Role { arn, keys, mfa } => (arn, keys, mfa),
-        };
-        let mut keys = keys.clone();
-        if let Some((serial, code)) = mfa {
-            let call = Call {
-                principal: caller,
-                now: self.clock.now(),
-            };
-            let checked = match prepared.mfa.get() {
-                Some(done) => *done,
-                None => {
-                    let done = self.check_mfa(&call, serial.as_deref(), code.as_deref())?;
-                    let _ = prepared.mfa.set(done);
-                    done
+            TargetDecl::Role { arn, keys, mfa } => {
+                let mut keys = keys.clone();
+                if let Some((serial, code)) = mfa {
+                    let call = Call {
+                        principal: caller,
+                        now: self.clock.now(),
+                    };
+                    let checked = match prepared.mfa.get() {
+                        Some(done) => *done,
+                        None => {
+                            let done = self.check_mfa(&call, serial.as_deref(), code.as_deref())?;
+                            let _ = prepared.mfa.set(done);
+                            done
+                        }
+                    };
+                    if checked.is_some() {
+                        keys.push((
+                            "aws:MultiFactorAuthPresent".to_owned(),
+                            ContextValue::from(true),
+                        ));
+                        keys.push(("aws:MultiFactorAuthAge".to_owned(), ContextValue::from(0)));
+                    }
                 }
-            };
-            if checked.is_some() {
-                keys.push((
-                    "aws:MultiFactorAuthPresent".to_owned(),
-                    ContextValue::from(true),
-                ));
-                keys.push(("aws:MultiFactorAuthAge".to_owned(), ContextValue::from(0)));
+                inherited_keys(caller, &mut keys);
+                (arn, keys)
             }
-        }
-        inherited_keys(caller, &mut keys);
+            TargetDecl::WebIdentity {
+                arn,
+                keys,
+                verified,
+                ..
+            } => {
+                let mut keys = keys.clone();
+                keys.extend(
+                    verified
+                        .get()
+                        .map(|v| v.condition_keys())
+                        .unwrap_or_default(),
+                );
+                (arn, keys)
+            }
+        };
         let mut target = Target::new(arn.clone(), keys);
         if let Some((account, role)) = self.find_role(arn)? {
             target.resource_policy = Some(TargetPolicy {
@@ -214,6 +280,48 @@ impl Sts {
             target.resource_account = Some(account.to_string());
         }
         Ok(target)
+    }
+
+    /// For a call whose caller is known by a token in its input rather than by a signature
+    /// (AssumeRoleWithWebIdentity): that caller before its token is checked, attributed to the
+    /// account of the role it asks for. `None` for every other call, or a malformed role ARN.
+    pub fn token_caller(&self, prepared: &Prepared) -> Option<Principal> {
+        match &prepared.target {
+            TargetDecl::WebIdentity { arn, .. } => {
+                parse_role_arn(arn).map(|(account, _)| Principal::web_identity_caller(account))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the call authenticates its caller by a token in its input.
+    pub fn authenticates_by_token(prepared: &Prepared) -> bool {
+        matches!(prepared.target, TargetDecl::WebIdentity { .. })
+    }
+
+    /// Verifies the call's web identity token and returns the caller it stands for; its claims
+    /// then take part in authorization and execution. Blocking: it may fetch the identity
+    /// provider's keys.
+    pub fn authenticate_token(
+        &self,
+        prepared: &Prepared,
+        now: OffsetDateTime,
+    ) -> Result<Principal, StsError> {
+        let TargetDecl::WebIdentity {
+            arn,
+            token,
+            verified,
+            ..
+        } = &prepared.target
+        else {
+            return Err(StsError::AccessDenied(
+                "The call carries no web identity token.".to_owned(),
+            ));
+        };
+        let (principal, token) = self.verify_web_identity(arn, token, now)?;
+        // Set once per call: authentication runs once, before authorization.
+        let _ = verified.set(token);
+        Ok(principal)
     }
 
     pub fn execute(&self, prepared: Prepared, call: &Call<'_>) -> Result<Response, StsError> {
@@ -250,7 +358,7 @@ impl Sts {
                 path: path.clone(),
                 id: c.principal.id.clone(),
             },
-            PrincipalKind::AssumedRole { .. } => {
+            PrincipalKind::AssumedRole { .. } | PrincipalKind::WebIdentity { .. } => {
                 return Err(StsError::AccessDenied(
                     "Cannot call GetSessionToken with session credentials".to_owned(),
                 ))
@@ -475,8 +583,10 @@ impl Sts {
         let owner = match &c.principal.kind {
             PrincipalKind::Root => None,
             PrincipalKind::User { name, .. } => Some(name.as_str()),
-            // A role session has no MFA device of its own.
-            PrincipalKind::AssumedRole { .. } => return Err(mfa_failed()),
+            // A role session or web identity has no MFA device of its own.
+            PrincipalKind::AssumedRole { .. } | PrincipalKind::WebIdentity { .. } => {
+                return Err(mfa_failed())
+            }
         };
         let valid = self.store.write(|tx| {
             moat_iam::mfa::check_code(tx, c.principal.account, serial, owner, code, c.now)

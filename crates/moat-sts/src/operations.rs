@@ -5,4 +5,5 @@ pub const OPERATIONS: &[&str] = &[
     "GetSessionToken",
     "AssumeRole",
     "GetAccessKeyInfo",
+    "AssumeRoleWithWebIdentity",
 ];

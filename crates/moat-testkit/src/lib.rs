@@ -42,6 +42,19 @@ impl TestServer {
 
     /// Starts with an injected clock (to test skew and expiry without sleeping).
     pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Result<TestServer, StartError> {
+        Self::start_with(clock, false).await
+    }
+
+    /// Starts admitting `http://` OpenID Connect issuers on loopback hosts, for tests that
+    /// serve their own issuer.
+    pub async fn start_with_insecure_oidc_loopback() -> Result<TestServer, StartError> {
+        Self::start_with(Arc::new(SystemClock), true).await
+    }
+
+    async fn start_with(
+        clock: Arc<dyn Clock>,
+        allow_insecure_oidc_loopback: bool,
+    ) -> Result<TestServer, StartError> {
         let err = |e: &dyn std::fmt::Display| StartError(e.to_string());
         let data_dir = tempfile::tempdir().map_err(|e| err(&e))?;
         let account: AccountId = ACCOUNT_ID.parse().map_err(|e| err(&e))?;
@@ -60,6 +73,7 @@ impl TestServer {
             region: REGION.to_owned(),
             limits: moat_server::Limits::default(),
             tls: None,
+            allow_insecure_oidc_loopback,
         };
         let state =
             Arc::new(moat_server::State::new(node.store, clock, &config).map_err(|e| err(&e))?);

@@ -60,6 +60,14 @@ fn valid_params(op: &str, access_key_id: &str) -> Vec<(String, String)> {
             "PolicySourceArn" => "arn:aws:iam::123456789012:user/nobody".to_owned(),
             "SerialNumber" => "arn:aws:iam::123456789012:mfa/name1".to_owned(),
             "AuthenticationCode1" | "AuthenticationCode2" => "123456".to_owned(),
+            "OpenIDConnectProviderArn" => {
+                "arn:aws:iam::123456789012:oidc-provider/oidc.example.com".to_owned()
+            }
+            "Url" => "https://oidc.example.com".to_owned(),
+            "ThumbprintList" => {
+                out.push(("ThumbprintList.member.1".into(), "a".repeat(40)));
+                continue;
+            }
             _ => "name1".to_owned(),
         };
         out.push((member.clone(), value));
@@ -302,12 +310,26 @@ async fn sts_operations_are_authorized_as_aws_does() {
                 ("RoleSessionName", "s1"),
             ],
             "GetAccessKeyInfo" => vec![("Action", op), ("AccessKeyId", ROOT_ACCESS_KEY_ID)],
+            "AssumeRoleWithWebIdentity" => vec![
+                ("Action", op),
+                ("RoleArn", "arn:aws:iam::123456789012:role/r"),
+                ("RoleSessionName", "s1"),
+                ("WebIdentityToken", "not-a-jwt"),
+            ],
             _ => vec![("Action", op)],
         };
         let (status, body) = sts(&params, &key, &secret);
         // AWS asks no permission for GetCallerIdentity and GetSessionToken.
         if matches!(*op, "GetCallerIdentity" | "GetSessionToken") {
             assert_eq!(status, 200, "{op}: {body}");
+        } else if *op == "AssumeRoleWithWebIdentity" {
+            // Its caller is the token's bearer, whatever signed the request: the token is
+            // checked first.
+            assert_eq!(
+                (status, code(&body)),
+                (400, "InvalidIdentityToken"),
+                "{op}: {body}"
+            );
         } else {
             assert_eq!((status, code(&body)), (403, "AccessDenied"), "{op}: {body}");
             assert!(

@@ -173,6 +173,17 @@ pub enum PrincipalKind {
         role_id: String,
         session_name: String,
     },
+    /// A caller of AssumeRoleWithWebIdentity, who holds no AWS credentials: known by the web
+    /// identity token it presents. Before the token is verified, `provider_arn` is empty.
+    WebIdentity {
+        /// The IAM OIDC provider the token was verified against
+        /// (`arn:aws:iam::ACCOUNT:oidc-provider/host/path`).
+        provider_arn: String,
+        /// The issuer without its scheme (`host/path`), as CloudTrail's `identityProvider`.
+        issuer: String,
+        /// The token's `sub`.
+        subject: String,
+    },
 }
 
 /// What temporary credentials carry, sealed in their session token: any node can read it back
@@ -222,12 +233,31 @@ impl Principal {
         matches!(self.kind, PrincipalKind::Root)
     }
 
-    /// `Root`, `IAMUser` or `AssumedRole`, as CloudTrail's userIdentity.type says.
+    /// `Root`, `IAMUser`, `AssumedRole` or `WebIdentityUser`, as CloudTrail's userIdentity.type
+    /// says.
     pub fn type_name(&self) -> &'static str {
         match self.kind {
             PrincipalKind::Root => "Root",
             PrincipalKind::User { .. } => "IAMUser",
             PrincipalKind::AssumedRole { .. } => "AssumedRole",
+            PrincipalKind::WebIdentity { .. } => "WebIdentityUser",
+        }
+    }
+
+    /// An unauthenticated caller of AssumeRoleWithWebIdentity, attributed to the account of the
+    /// role it asks for until its token is verified.
+    pub fn web_identity_caller(account: AccountId) -> Principal {
+        Principal {
+            account,
+            kind: PrincipalKind::WebIdentity {
+                provider_arn: String::new(),
+                issuer: String::new(),
+                subject: String::new(),
+            },
+            arn: String::new(),
+            id: "anonymous".to_owned(),
+            access_key_id: String::new(),
+            session: None,
         }
     }
 

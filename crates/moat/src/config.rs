@@ -153,6 +153,11 @@ pub struct ServeArgs {
     /// Allow plain HTTP on a non-loopback address (for a TLS-terminating proxy in front).
     #[arg(long, env = "MOAT_ALLOW_INSECURE_HTTP")]
     pub allow_insecure_http: bool,
+    /// FOR TESTS ONLY: admit `http://` OpenID Connect issuers on loopback hosts (127.0.0.1,
+    /// localhost, [::1]) for AssumeRoleWithWebIdentity and CreateOpenIDConnectProvider.
+    /// Otherwise issuers must be `https://`.
+    #[arg(long, env = "MOAT_ALLOW_INSECURE_OIDC_LOOPBACK")]
+    pub allow_insecure_oidc_loopback: bool,
     /// The root key file (64 hex characters, mode 0600) that seals every stored secret
     /// [default: <data-dir>/root.key, generated on first start]. MOAT_ROOT_KEY may hold the
     /// key itself instead.
@@ -180,6 +185,7 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     allow_insecure_http: Option<bool>,
+    allow_insecure_oidc_loopback: Option<bool>,
     root_key_file: Option<PathBuf>,
     log_format: Option<LogFormat>,
     log_level: Option<String>,
@@ -194,6 +200,7 @@ pub struct ServeConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub allow_insecure_http: bool,
+    pub allow_insecure_oidc_loopback: bool,
     pub root_key_file: Option<PathBuf>,
     pub root_key: Option<Zeroizing<String>>,
     pub log_format: LogFormat,
@@ -278,6 +285,8 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         tls_cert: args.tls_cert.or(file.tls_cert),
         tls_key: args.tls_key.or(file.tls_key),
         allow_insecure_http: args.allow_insecure_http || file.allow_insecure_http.unwrap_or(false),
+        allow_insecure_oidc_loopback: args.allow_insecure_oidc_loopback
+            || file.allow_insecure_oidc_loopback.unwrap_or(false),
         root_key_file: args.root_key_file.or(file.root_key_file),
         root_key: secret_env("MOAT_ROOT_KEY")?,
         log_format: args.log_format.or(file.log_format).unwrap_or_default(),

@@ -91,6 +91,10 @@ fn run_serve(config: ServeConfig) -> anyhow::Result<()> {
         tracing::warn!(listen = %config.listen, "serving plain HTTP on a non-loopback address; secrets cross the network unencrypted");
     }
 
+    if config.allow_insecure_oidc_loopback {
+        tracing::warn!("admitting http:// OpenID Connect issuers on loopback hosts (--allow-insecure-oidc-loopback): for tests only");
+    }
+
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let root_key = match (&config.root_key, &config.root_key_file) {
         (Some(hex), _) => RootKeySource::Hex(hex.clone()),
@@ -132,6 +136,7 @@ fn run_serve(config: ServeConfig) -> anyhow::Result<()> {
                 ..moat_server::Limits::default()
             },
             tls: tls.clone(),
+            allow_insecure_oidc_loopback: config.allow_insecure_oidc_loopback,
         };
         let state = Arc::new(moat_server::State::new(node.store, clock, &server_config)?);
         let listener = moat_server::bind(config.listen).await?;

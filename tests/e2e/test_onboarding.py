@@ -113,3 +113,63 @@ def test_onboarding_errors_are_one_line(make_server, moat_bin, tmp_path):
     assert gone.returncode != 0 and "cannot reach Moat" in gone.stderr
     with raises_aws("NoSuchEntity", 404):
         server.client("iam").get_user(UserName="admin")
+
+
+def test_root_mfa_enrollment_from_the_terminal(make_server, moat_bin):
+    import time
+
+    import pyotp
+
+    server = make_server()
+    env = clean_env({
+        "AWS_ENDPOINT_URL": server.endpoint,
+        "AWS_ACCESS_KEY_ID": server.access_key,
+        "AWS_SECRET_ACCESS_KEY": server.secret,
+    })
+    proc = subprocess.Popen([str(moat_bin), "onboard", "root-mfa"], env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = []
+    seed = None
+    # The QR code comes first, drawn with block characters, then the key for manual entry.
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("Key: "):
+            seed = line.split(": ", 1)[1].strip()
+            break
+    assert seed, "".join(seen)
+    assert any("█" in line or "▀" in line or "▄" in line for line in seen), "no QR code drawn"
+    # Two consecutive codes, as an authenticator app shows them.
+    totp = pyotp.TOTP(seed)
+    now = time.time()
+    proc.stdin.write(f"{totp.at(now - 30)}\n{totp.at(now)}\n")
+    proc.stdin.flush()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "MFA is on for the root user of account" in out
+
+    iam = server.client("iam")
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert summary["AccountMFAEnabled"] == 1
+    devices = iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")["VirtualMFADevices"]
+    assert [d["User"]["Arn"] for d in devices] == [f"arn:aws:iam::{ACCOUNT_ID}:root"]
+    # The seed is shown once, on the terminal, never in the server's log.
+    assert seed not in server.log_tail(200_000)
+
+
+def test_root_mfa_with_wrong_codes_leaves_no_device(make_server, moat_bin):
+    server = make_server()
+    done = onboard(server, moat_bin, "root-mfa", stdin="000000\n000000\n")
+    assert done.returncode != 0
+    assert "codes were not accepted" in done.stderr and done.stderr.strip().count("\n") == 0
+    assert server.client("iam").list_virtual_mfa_devices()["VirtualMFADevices"] == []
+
+
+def test_root_mfa_refuses_other_credentials(make_server, moat_bin):
+    server = make_server()
+    iam = server.client("iam")
+    iam.create_user(UserName="someone")
+    key = iam.create_access_key(UserName="someone")["AccessKey"]
+    done = onboard(server, moat_bin, "root-mfa",
+                   env={"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
+    assert done.returncode != 0
+    assert "needs the account's root user" in done.stderr

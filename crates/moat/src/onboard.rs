@@ -5,6 +5,7 @@
 use std::io::{BufRead as _, Write as _};
 
 use anyhow::{bail, Context as _};
+use base64::Engine as _;
 use rand::Rng as _;
 use zeroize::Zeroizing;
 
@@ -155,7 +156,15 @@ pub fn root_mfa(args: OnboardRootMfaArgs) -> anyhow::Result<()> {
         &[("VirtualMFADeviceName", args.device_name.as_str())],
     )?;
     let serial = element(&created, "SerialNumber").unwrap_or_default();
-    let seed = Zeroizing::new(element(&created, "Base32StringSeed").unwrap_or_default());
+    // A blob on the wire: the base32 seed's bytes, base64-encoded.
+    let wire = Zeroizing::new(element(&created, "Base32StringSeed").unwrap_or_default());
+    let seed = Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(wire.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .unwrap_or_default(),
+    );
     if seed.is_empty() {
         bail!("the server returned no seed for {serial}");
     }

@@ -73,12 +73,16 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def load(port, body, label, args, seconds=None, pid=None, credentials=None):
+def load(port, body, label, args, seconds=None, pid=None, credentials=None, service="iam"):
     seconds = seconds or args.seconds
     before = cpu_ticks(pid) if pid else None
     signer = []
     if credentials:
         signer = ["--access-key-id", credentials[0], "--secret-access-key", credentials[1]]
+        if len(credentials) > 2:
+            signer += ["--session-token", credentials[2]]
+    if service != "iam":
+        signer += ["--service", service]
     out = subprocess.run(
         [
             "taskset", "-c", "1", os.path.join(TARGET, "release", "moat-loadgen"),
@@ -166,6 +170,18 @@ def bench_moat(label, binary, get_user, list_users, args):
             results[f"{label} GetUser as IAM user"] = load(
                 port, get_user, f"{label} GetUser as IAM user", args, pid=moat.pid,
                 credentials=user_key)
+            session = role_session(client, user_key, port)
+            if session:
+                # The same 10 policies, on the role: long-term key against temporary
+                # credentials, whose token is opened on every request.
+                results[f"{label} GetUser as role session"] = load(
+                    port, get_user, f"{label} GetUser as role session", args, pid=moat.pid,
+                    credentials=session)
+                assume = ("Action=AssumeRole&Version=2011-06-15&RoleSessionName=s{n}"
+                          "&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fbench-role")
+                results[f"{label} AssumeRole"] = load(
+                    port, assume, f"{label} AssumeRole", args, pid=moat.pid,
+                    credentials=user_key, service="sts")
         results[f"{label} ListUsers"] = load(port, list_users, f"{label} ListUsers", args,
                                              pid=moat.pid)
         loaded = rss_mb(moat.pid)
@@ -214,6 +230,26 @@ def policy_user(client):
     except Exception:
         return None
     return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def role_session(client, user_key, port):
+    """A role with the bencher's 10 policies attached, which the bencher may assume; returns a
+    session's credentials, or None against a Moat without STS."""
+    trust = json.dumps({"Version": "2012-10-17", "Statement": {
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/bencher"},
+        "Action": "sts:AssumeRole"}})
+    try:
+        client.create_role(RoleName="bench-role", AssumeRolePolicyDocument=trust)
+        for p in client.list_attached_user_policies(UserName="bencher")["AttachedPolicies"]:
+            client.attach_role_policy(RoleName="bench-role", PolicyArn=p["PolicyArn"])
+        sts = boto3.client(
+            "sts", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+            aws_access_key_id=user_key[0], aws_secret_access_key=user_key[1])
+        c = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/bench-role",
+                            RoleSessionName="bench", DurationSeconds=3600)["Credentials"]
+    except Exception:
+        return None
+    return c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]
 
 
 def bench_others(results, get_user, list_users, args):

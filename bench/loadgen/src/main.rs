@@ -26,6 +26,9 @@ struct Args {
     access_key_id: String,
     #[arg(long, default_value = "moat/test/root/secret/key/0000000000000A")]
     secret_access_key: String,
+    /// The session token of temporary credentials.
+    #[arg(long)]
+    session_token: Option<String>,
     #[arg(long, default_value = "us-east-1")]
     region: String,
     #[arg(long, default_value = "iam")]
@@ -73,7 +76,7 @@ fn build_request(args: &Args, body: &str) -> anyhow::Result<Vec<u8>> {
     let params = moat_sigv4::SigningParams {
         access_key_id: &args.access_key_id,
         secret_access_key: &args.secret_access_key,
-        session_token: None,
+        session_token: args.session_token.as_deref(),
         region: &args.region,
         service: &args.service,
         time: time::OffsetDateTime::now_utc(),

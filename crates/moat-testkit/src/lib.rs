@@ -137,6 +137,27 @@ pub fn signed_query_to(
     secret: &str,
     signing_time: time::OffsetDateTime,
 ) -> std::io::Result<(u16, String)> {
+    signed_query_with_token(
+        addr,
+        service,
+        params,
+        access_key_id,
+        secret,
+        None,
+        signing_time,
+    )
+}
+
+/// [`signed_query_to`] with temporary credentials' session token.
+pub fn signed_query_with_token(
+    addr: SocketAddr,
+    service: &str,
+    params: &[(&str, &str)],
+    access_key_id: &str,
+    secret: &str,
+    session_token: Option<&str>,
+    signing_time: time::OffsetDateTime,
+) -> std::io::Result<(u16, String)> {
     let body: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params)
         .finish();
@@ -153,7 +174,7 @@ pub fn signed_query_to(
     let signing = moat_sigv4::SigningParams {
         access_key_id,
         secret_access_key: secret,
-        session_token: None,
+        session_token,
         region: REGION,
         service,
         time: signing_time,

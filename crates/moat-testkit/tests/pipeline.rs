@@ -344,6 +344,35 @@ async fn sts_operations_are_authorized_as_aws_does() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn cloudtrail_operations_are_denied_to_a_user_without_policies_and_allowed_to_root() {
+    let server = TestServer::start().await.unwrap();
+    let (key, secret) = user_with_key(&server, "nobody");
+    for op in moat_cloudtrail::OPERATION_NAMES {
+        let target = format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{op}");
+        let (status, body) =
+            moat_testkit::signed_json(server.addr, "cloudtrail", &target, "{}", &key, &secret)
+                .unwrap();
+        assert_eq!(status, 403, "{op}: {body}");
+        assert!(body.contains("AccessDeniedException"), "{op}: {body}");
+        assert!(
+            body.contains(&format!("is not authorized to perform: cloudtrail:{op}")),
+            "{op}: {body}"
+        );
+        let (status, body) = moat_testkit::signed_json(
+            server.addr,
+            "cloudtrail",
+            &target,
+            "{}",
+            ROOT_ACCESS_KEY_ID,
+            ROOT_SECRET_ACCESS_KEY,
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{op}: {body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn clock_skew_is_refused_both_ways_as_aws_words_it() {
     let clock = ManualClock::new(OffsetDateTime::now_utc());
     let server = TestServer::start_with_clock(Arc::new(clock.clone()))

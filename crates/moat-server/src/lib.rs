@@ -72,6 +72,8 @@ pub struct State {
     key_use: Mutex<HashMap<String, Instant>>,
     ready: std::sync::atomic::AtomicBool,
     credentials: std::sync::RwLock<HashMap<String, Arc<CachedCredential>>>,
+    /// Opened session tokens by temporary access key id.
+    sessions: std::sync::RwLock<HashMap<String, CachedSession>>,
     /// Bumped after every write; a cached credential or compiled identity from an older
     /// generation is reloaded.
     pub(crate) generation: Arc<std::sync::atomic::AtomicU64>,
@@ -91,6 +93,14 @@ pub(crate) struct CachedCredential {
 }
 
 const CREDENTIAL_CACHE_CAPACITY: usize = 10_000;
+
+/// Temporary credentials already opened from their token.
+pub(crate) struct CachedSession {
+    /// The token the entry was opened from; only that token is served from it.
+    token: Box<str>,
+    expires_at: time::OffsetDateTime,
+    credential: Arc<CachedCredential>,
+}
 
 /// How often an access key's last use is written; AWS itself reports it with delay, and
 /// writing on every request would cost a disk sync per call.
@@ -136,6 +146,7 @@ impl State {
             key_use: Mutex::new(HashMap::new()),
             ready: std::sync::atomic::AtomicBool::new(true),
             credentials: std::sync::RwLock::new(HashMap::new()),
+            sessions: std::sync::RwLock::new(HashMap::new()),
             generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             identities: authz::IdentityCache::default(),
             sts: token_keys,
@@ -176,16 +187,33 @@ impl State {
         Ok(Some(cached))
     }
 
-    /// The credential of temporary credentials, read from their session token alone.
+    /// The credential of temporary credentials, read from their session token alone; kept in
+    /// memory by key id so that a session's later requests skip opening the token again. The
+    /// cached entry serves only the very token it was opened from, and expiry is checked on
+    /// every request.
     pub(crate) fn session_credential(
         &self,
         access_key_id: &str,
         token: &str,
         now: time::OffsetDateTime,
-    ) -> Result<CachedCredential, moat_wire::CommonError> {
+    ) -> Result<Arc<CachedCredential>, moat_wire::CommonError> {
         use moat_wire::CommonError;
+        use subtle::ConstantTimeEq as _;
         if !access_key_id.starts_with("ASIA") {
             return Err(CommonError::InvalidClientTokenId);
+        }
+        let cached = self
+            .sessions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(access_key_id)
+            .filter(|s| bool::from(s.token.as_bytes().ct_eq(token.as_bytes())))
+            .map(|s| (s.expires_at, s.credential.clone()));
+        if let Some((expires_at, credential)) = cached {
+            if expires_at <= now {
+                return Err(CommonError::ExpiredToken);
+            }
+            return Ok(credential);
         }
         let claims = self
             .sts
@@ -203,12 +231,25 @@ impl State {
         let principal = claims
             .principal(access_key_id)
             .map_err(|_| CommonError::InvalidClientTokenId)?;
-        Ok(CachedCredential {
+        let credential = Arc::new(CachedCredential {
             generation: 0,
             principal,
             secret: zeroize::Zeroizing::new(claims.secret_access_key.as_bytes().to_vec()),
             active: true,
-        })
+        });
+        let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
+        if sessions.len() >= CREDENTIAL_CACHE_CAPACITY {
+            sessions.clear();
+        }
+        sessions.insert(
+            access_key_id.to_owned(),
+            CachedSession {
+                token: token.into(),
+                expires_at: claims.expires_at(),
+                credential: credential.clone(),
+            },
+        );
+        Ok(credential)
     }
 
     /// Remembers that a key was used, writing it at most once per interval per key.

@@ -524,11 +524,11 @@ fn verify_signature(
     }
     let credential = match &auth.session_token {
         // Temporary credentials: everything is in the token, no storage read.
-        Some(token) => Some(std::sync::Arc::new(
+        Some(token) => Some(
             state
                 .session_credential(&auth.access_key_id, token, now)
                 .map_err(Failure::from)?,
-        )),
+        ),
         None => {
             if auth.access_key_id.starts_with("ASIA") {
                 // Temporary key ids are only valid with their session token.

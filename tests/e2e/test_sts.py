@@ -1170,3 +1170,15 @@ def test_assume_role_and_the_session_are_in_cloudtrail(server, iam, caller, name
     everything = json.dumps(by_user + by_key, default=str)
     assert creds["SecretAccessKey"] not in everything
     assert creds["SessionToken"] not in everything
+
+
+def test_decode_authorization_message_refuses_what_it_did_not_encode(server, iam, caller):
+    """DecodeAuthorizationMessage needs sts:DecodeAuthorizationMessage, and a message this
+    deployment did not encode is InvalidAuthorizationMessageException (400)."""
+    with raises_aws("AccessDenied", 403):
+        caller.client("sts").decode_authorization_message(EncodedMessage="bm90LWEtbWVzc2FnZQ==")
+    put_user_policy(iam, caller, allow("sts:DecodeAuthorizationMessage"))
+    with raises_aws("InvalidAuthorizationMessageException", 400):
+        caller.client("sts").decode_authorization_message(EncodedMessage="bm90LWEtbWVzc2FnZQ==")
+    with raises_aws("InvalidAuthorizationMessageException", 400):
+        server.client("sts").decode_authorization_message(EncodedMessage="x" * 100)

@@ -17,6 +17,8 @@ pub enum StsError {
     PackedPolicyTooLarge(String),
     #[error("{0}")]
     InvalidParameterValue(String),
+    #[error("{0}")]
+    InvalidAuthorizationMessage(String),
     /// A web identity token that is not a JWT, does not verify, or names an unregistered
     /// provider or an unknown audience.
     #[error("{0}")]
@@ -45,6 +47,7 @@ impl AwsError for StsError {
             StsError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
             StsError::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
             StsError::InvalidParameterValue(_) => "InvalidParameterValue",
+            StsError::InvalidAuthorizationMessage(_) => "InvalidAuthorizationMessageException",
             StsError::InvalidIdentityToken(_) => "InvalidIdentityToken",
             StsError::ExpiredToken(_) => "ExpiredTokenException",
             StsError::IdpCommunication(_) => "IDPCommunicationError",

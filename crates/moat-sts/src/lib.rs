@@ -4,6 +4,7 @@
 //!
 //! Wire shapes are generated from the botocore model (`build.rs`).
 
+pub mod authorization_message;
 mod error;
 pub mod token;
 pub mod web_identity;
@@ -186,6 +187,14 @@ impl Sts {
                     Box::new(move |sts, c, mfa| sts.assume_role(c, i, mfa).map(S::AssumeRole)),
                 )
             }
+            Q::DecodeAuthorizationMessage(i) => (
+                true,
+                TargetDecl::Any,
+                Box::new(move |sts, c, _| {
+                    sts.decode_authorization_message(c, &i)
+                        .map(S::DecodeAuthorizationMessage)
+                }),
+            ),
             Q::GetAccessKeyInfo(i) => (
                 true,
                 TargetDecl::Any,
@@ -596,6 +605,26 @@ impl Sts {
         } else {
             Err(mfa_failed())
         }
+    }
+
+    fn decode_authorization_message(
+        &self,
+        c: &Call<'_>,
+        i: &DecodeAuthorizationMessageRequest,
+    ) -> Result<DecodeAuthorizationMessageResponse, StsError> {
+        let decoded = authorization_message::decode(
+            &self.keys,
+            &c.principal.account.to_string(),
+            &i.encoded_message,
+        )
+        .ok_or_else(|| {
+            StsError::InvalidAuthorizationMessage(
+                "The specified encoded message is not valid.".to_owned(),
+            )
+        })?;
+        Ok(DecodeAuthorizationMessageResponse {
+            decoded_message: Some(decoded),
+        })
     }
 
     fn get_access_key_info(

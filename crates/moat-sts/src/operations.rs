@@ -5,5 +5,6 @@ pub const OPERATIONS: &[&str] = &[
     "GetSessionToken",
     "AssumeRole",
     "GetAccessKeyInfo",
+    "DecodeAuthorizationMessage",
     "AssumeRoleWithWebIdentity",
 ];

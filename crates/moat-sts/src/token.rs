@@ -216,6 +216,26 @@ impl TokenKeys {
         claims: &Claims,
         now: OffsetDateTime,
     ) -> Result<String, TokenError> {
+        let body = Zeroizing::new(
+            serde_json::to_vec(claims).map_err(|e| TokenError::Sealing(e.to_string()))?,
+        );
+        self.seal(access_key_id.as_bytes(), &body, now)
+    }
+
+    /// Reads a token back. `Invalid` for anything this deployment did not seal for this
+    /// access key id; expiry is the caller's to check.
+    pub fn open(&self, access_key_id: &str, token: &str) -> Result<Claims, TokenError> {
+        let plain = self.unseal(access_key_id.as_bytes(), token)?;
+        serde_json::from_slice(&plain).map_err(|_| TokenError::Invalid)
+    }
+
+    /// Seals any bytes under the current key, bound to `aad` (what they are for).
+    pub fn seal(
+        &self,
+        aad: &[u8],
+        plain: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<String, TokenError> {
         let id = self.current_key(now)?;
         let keys = self.keys.read();
         let key = keys
@@ -224,17 +244,15 @@ impl TokenKeys {
             .ok_or_else(|| TokenError::Sealing("the current token key vanished".to_owned()))?;
         let mut nonce = [0u8; NONCE_LEN];
         self.rng.fill(&mut nonce).map_err(|_| TokenError::Random)?;
-        let mut body = Zeroizing::new(
-            serde_json::to_vec(claims).map_err(|e| TokenError::Sealing(e.to_string()))?,
-        );
-        let mut sealed: Vec<u8> = Vec::with_capacity(body.len() + 48);
+        let mut body = Zeroizing::new(plain.to_vec());
         key.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(access_key_id.as_bytes()),
+                Aad::from(aad),
                 &mut *body,
             )
             .map_err(|_| TokenError::Sealing("sealing failed".to_owned()))?;
+        let mut sealed: Vec<u8> = Vec::with_capacity(body.len() + 1 + 4 + NONCE_LEN);
         sealed.push(TOKEN_VERSION);
         sealed.extend_from_slice(&id.to_be_bytes());
         sealed.extend_from_slice(&nonce);
@@ -242,11 +260,10 @@ impl TokenKeys {
         Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
     }
 
-    /// Reads a token back. `Invalid` for anything this deployment did not seal for this
-    /// access key id; expiry is the caller's to check.
-    pub fn open(&self, access_key_id: &str, token: &str) -> Result<Claims, TokenError> {
+    /// Opens what [`TokenKeys::seal`] sealed for `aad`; `Invalid` for anything else.
+    pub fn unseal(&self, aad: &[u8], sealed: &str) -> Result<Zeroizing<Vec<u8>>, TokenError> {
         let raw = base64::engine::general_purpose::STANDARD
-            .decode(token.trim())
+            .decode(sealed.trim())
             .map_err(|_| TokenError::Invalid)?;
         let (&version, rest) = raw.split_first().ok_or(TokenError::Invalid)?;
         if version != TOKEN_VERSION || rest.len() < 4 + NONCE_LEN + 16 {
@@ -266,15 +283,17 @@ impl TokenKeys {
             .find(|k| k.id == id)
             .ok_or(TokenError::Invalid)?;
         let mut buffer = Zeroizing::new(ciphertext.to_vec());
-        let plain = key
+        let len = key
             .key
             .open_in_place(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(access_key_id.as_bytes()),
+                Aad::from(aad),
                 &mut buffer,
             )
-            .map_err(|_| TokenError::Invalid)?;
-        serde_json::from_slice(plain).map_err(|_| TokenError::Invalid)
+            .map_err(|_| TokenError::Invalid)?
+            .len();
+        buffer.truncate(len);
+        Ok(buffer)
     }
 
     /// The id of the key that issues tokens now, making one when none is young enough.

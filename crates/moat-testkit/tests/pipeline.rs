@@ -310,6 +310,9 @@ async fn sts_operations_are_authorized_as_aws_does() {
                 ("RoleSessionName", "s1"),
             ],
             "GetAccessKeyInfo" => vec![("Action", op), ("AccessKeyId", ROOT_ACCESS_KEY_ID)],
+            "DecodeAuthorizationMessage" => {
+                vec![("Action", op), ("EncodedMessage", "not-a-message")]
+            }
             "AssumeRoleWithWebIdentity" => vec![
                 ("Action", op),
                 ("RoleArn", "arn:aws:iam::123456789012:role/r"),

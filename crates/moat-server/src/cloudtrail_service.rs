@@ -2,10 +2,10 @@
 
 use moat_cloudtrail::{CloudTrail, Prepared};
 use moat_types::Principal;
-use moat_wire::{AwsError, CommonError, ErrorResponse, ServiceModel};
+use moat_wire::{ErrorResponse, ServiceModel};
 use serde_json::Value;
 
-use crate::service::{CallContext, PreparedCall, Service, Target};
+use crate::service::{answer, invalid_input, CallContext, PreparedCall, Service, Target};
 
 pub struct CloudTrailService {
     pub cloudtrail: CloudTrail,
@@ -27,9 +27,7 @@ impl Service for CloudTrailService {
     ) -> Result<Option<Box<dyn PreparedCall>>, ErrorResponse> {
         match moat_cloudtrail::Request::from_value(operation, input) {
             None => Ok(None),
-            Some(Err(e)) => Err(ErrorResponse::from_error(&CommonError::ValidationError(
-                format!("1 validation error detected: {e}"),
-            ))),
+            Some(Err(e)) => Err(invalid_input(&e)),
             Some(Ok(request)) => Ok(Some(Box::new(CloudTrailCall {
                 cloudtrail: self.cloudtrail.clone(),
                 prepared: CloudTrail::prepare(request),
@@ -71,17 +69,12 @@ impl PreparedCall for CloudTrailCall {
         } = *self;
         // An account sees only its own trail.
         let account = ctx.principal.account.to_string();
-        match cloudtrail.execute(prepared, &account) {
-            Ok(response) => response.to_value().map_err(|e| {
-                tracing::error!(request_id = ctx.request_id, error = %e, "cannot encode CloudTrail output");
-                ErrorResponse::from_error(&CommonError::InternalFailure(ctx.request_id.to_owned()))
-            }),
-            Err(e) => {
-                if e.http_status() >= 500 {
-                    tracing::error!(request_id = ctx.request_id, error = %e, "CloudTrail operation failed");
-                }
-                Err(ErrorResponse::from_error(&e))
-            }
-        }
+        answer(
+            "cloudtrail",
+            ctx.request_id,
+            cloudtrail
+                .execute(prepared, &account)
+                .map(|response| response.to_value()),
+        )
     }
 }

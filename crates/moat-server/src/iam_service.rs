@@ -2,10 +2,10 @@
 
 use moat_iam::{Call, Iam, Prepared};
 use moat_types::Principal;
-use moat_wire::{AwsError, CommonError, ErrorResponse, ServiceModel};
+use moat_wire::{ErrorResponse, ServiceModel};
 use serde_json::Value;
 
-use crate::service::{CallContext, PreparedCall, Service, Target};
+use crate::service::{answer, invalid_input, CallContext, PreparedCall, Service, Target};
 
 pub struct IamService {
     pub iam: Iam,
@@ -27,9 +27,7 @@ impl Service for IamService {
     ) -> Result<Option<Box<dyn PreparedCall>>, ErrorResponse> {
         match moat_iam::Request::from_value(operation, input) {
             None => Ok(None),
-            Some(Err(e)) => Err(ErrorResponse::from_error(&CommonError::ValidationError(
-                format!("1 validation error detected: {e}"),
-            ))),
+            Some(Err(e)) => Err(invalid_input(&e)),
             Some(Ok(request)) => Ok(Some(Box::new(IamCall {
                 iam: self.iam.clone(),
                 prepared: Iam::prepare(request),
@@ -71,17 +69,11 @@ impl PreparedCall for IamCall {
             root_key: iam.store().root_key(),
             allow_insecure_oidc_loopback: iam.allows_insecure_oidc_loopback(),
         };
-        match iam.execute(prepared, &call) {
-            Ok(response) => response.to_value().map_err(|e| {
-                tracing::error!(request_id = ctx.request_id, error = %e, "cannot encode IAM output");
-                ErrorResponse::from_error(&CommonError::InternalFailure(ctx.request_id.to_owned()))
-            }),
-            Err(e) => {
-                if e.http_status() >= 500 {
-                    tracing::error!(request_id = ctx.request_id, error = %e, "IAM operation failed");
-                }
-                Err(ErrorResponse::from_error(&e))
-            }
-        }
+        answer(
+            "iam",
+            ctx.request_id,
+            iam.execute(prepared, &call)
+                .map(|response| response.to_value()),
+        )
     }
 }

@@ -80,3 +80,33 @@ pub trait PreparedCall: Send {
     /// and appends the call's audit event to it before it commits.
     fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse>;
 }
+
+/// The error for an input the model accepted but the typed request did not.
+pub(crate) fn invalid_input(e: &dyn std::fmt::Display) -> ErrorResponse {
+    ErrorResponse::from_error(&moat_wire::CommonError::ValidationError(format!(
+        "1 validation error detected: {e}"
+    )))
+}
+
+/// A service's answer as the encoder takes it: the output as a value, or the error mapped to
+/// its AWS code (server-side failures logged, their detail kept from the client).
+pub(crate) fn answer<E: moat_wire::AwsError>(
+    service: &'static str,
+    request_id: &str,
+    result: Result<Result<Option<Value>, serde_json::Error>, E>,
+) -> Result<Option<Value>, ErrorResponse> {
+    match result {
+        Ok(output) => output.map_err(|e| {
+            tracing::error!(request_id, service, error = %e, "cannot encode an output");
+            ErrorResponse::from_error(&moat_wire::CommonError::InternalFailure(
+                request_id.to_owned(),
+            ))
+        }),
+        Err(e) => {
+            if e.http_status() >= 500 {
+                tracing::error!(request_id, service, error = %e, "operation failed");
+            }
+            Err(ErrorResponse::from_error(&e))
+        }
+    }
+}

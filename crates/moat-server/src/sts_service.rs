@@ -2,10 +2,10 @@
 
 use moat_sts::{Call, Prepared, Sts};
 use moat_types::Principal;
-use moat_wire::{AwsError, CommonError, ErrorResponse, ServiceModel};
+use moat_wire::{ErrorResponse, ServiceModel};
 use serde_json::Value;
 
-use crate::service::{CallContext, PreparedCall, Service, Target};
+use crate::service::{answer, invalid_input, CallContext, PreparedCall, Service, Target};
 
 pub struct StsService {
     pub sts: Sts,
@@ -27,9 +27,7 @@ impl Service for StsService {
     ) -> Result<Option<Box<dyn PreparedCall>>, ErrorResponse> {
         match moat_sts::Request::from_value(operation, input) {
             None => Ok(None),
-            Some(Err(e)) => Err(ErrorResponse::from_error(&CommonError::ValidationError(
-                format!("1 validation error detected: {e}"),
-            ))),
+            Some(Err(e)) => Err(invalid_input(&e)),
             Some(Ok(request)) => Ok(Some(Box::new(StsCall {
                 sts: self.sts.clone(),
                 prepared: Sts::prepare(request),
@@ -95,17 +93,11 @@ impl PreparedCall for StsCall {
             principal: ctx.principal,
             now: ctx.now,
         };
-        match sts.execute(prepared, &call) {
-            Ok(response) => response.to_value().map_err(|e| {
-                tracing::error!(request_id = ctx.request_id, error = %e, "cannot encode STS output");
-                ErrorResponse::from_error(&CommonError::InternalFailure(ctx.request_id.to_owned()))
-            }),
-            Err(e) => {
-                if e.http_status() >= 500 {
-                    tracing::error!(request_id = ctx.request_id, error = %e, "STS operation failed");
-                }
-                Err(ErrorResponse::from_error(&e))
-            }
-        }
+        answer(
+            "sts",
+            ctx.request_id,
+            sts.execute(prepared, &call)
+                .map(|response| response.to_value()),
+        )
     }
 }

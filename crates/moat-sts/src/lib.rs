@@ -429,49 +429,9 @@ impl Sts {
         };
         let caller_session = caller.session.as_deref();
         let chained = matches!(caller.kind, PrincipalKind::AssumedRole { .. });
-        let duration = i.duration_seconds.map_or(ROLE_SESSION_DEFAULT, i64::from);
-        if chained && duration > CHAINED_MAX {
-            return Err(StsError::Validation(
-                "The requested DurationSeconds exceeds the 1 hour session limit for roles \
-                 assumed by role chaining."
-                    .to_owned(),
-            ));
-        }
-        if duration > i64::from(role.max_session_duration) {
-            return Err(StsError::Validation(
-                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-                    .to_owned(),
-            ));
-        }
-        check_duration(duration, i64::from(role.max_session_duration))?;
-
-        // Session policies: the inline one must parse; managed ones must exist.
-        if let Some(document) = &i.policy {
-            moat_policy::parse(document, PolicyKind::Session)
-                .map_err(|e| StsError::MalformedPolicyDocument(e.to_string()))?;
-        }
-        let policy_arns: Vec<String> = i
-            .policy_arns
-            .iter()
-            .flatten()
-            .filter_map(|p| p.arn.clone())
-            .collect();
-        if policy_arns.len() > MAX_POLICY_ARNS {
-            return Err(StsError::Validation(format!(
-                "1 validation error detected: Value at 'policyArns' failed to satisfy \
-                 constraint: Member must have length less than or equal to {MAX_POLICY_ARNS}"
-            )));
-        }
-        self.store.read(|tx| {
-            for arn in &policy_arns {
-                if moat_iam::authorization::managed_policy(tx, account, arn)?.is_none() {
-                    return Err(StsError::InvalidParameterValue(format!(
-                        "Policy {arn} does not exist or is not attachable."
-                    )));
-                }
-            }
-            Ok(())
-        })?;
+        let duration = role_session_duration(i.duration_seconds, &role, chained)?;
+        let policy_arns =
+            self.session_policies(account, i.policy.as_deref(), i.policy_arns.as_deref())?;
 
         // Session tags: the caller's transitive tags pass on and cannot be overridden.
         let mut tags: Vec<(String, String)> = Vec::new();
@@ -503,13 +463,7 @@ impl Sts {
                 transitive.push(key.clone());
             }
         }
-        let packed = packed_size(i.policy.as_deref(), &policy_arns, &tags);
-        if packed > 100 {
-            return Err(StsError::PackedPolicyTooLarge(format!(
-                "Packed policy consumes {packed}% of allotted space, please use smaller policy \
-                 for your request."
-            )));
-        }
+        let packed = packed_size(i.policy.as_deref(), &policy_arns, &tags)?;
 
         // Source identity: once set on a session, it stays with every session made from it.
         let source_identity = match (
@@ -607,6 +561,42 @@ impl Sts {
         }
     }
 
+    /// Checks a new session's policies: the inline one must parse, the managed ones (at most
+    /// ten) must exist in `account`. Returns the managed policies' ARNs.
+    fn session_policies(
+        &self,
+        account: AccountId,
+        policy: Option<&str>,
+        policy_arns: Option<&[PolicyDescriptorType]>,
+    ) -> Result<Vec<String>, StsError> {
+        if let Some(document) = policy {
+            moat_policy::parse(document, PolicyKind::Session)
+                .map_err(|e| StsError::MalformedPolicyDocument(e.to_string()))?;
+        }
+        let arns: Vec<String> = policy_arns
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p.arn.clone())
+            .collect();
+        if arns.len() > MAX_POLICY_ARNS {
+            return Err(StsError::Validation(format!(
+                "1 validation error detected: Value at 'policyArns' failed to satisfy \
+                 constraint: Member must have length less than or equal to {MAX_POLICY_ARNS}"
+            )));
+        }
+        self.store.read(|tx| {
+            for arn in &arns {
+                if moat_iam::authorization::managed_policy(tx, account, arn)?.is_none() {
+                    return Err(StsError::InvalidParameterValue(format!(
+                        "Policy {arn} does not exist or is not attachable."
+                    )));
+                }
+            }
+            Ok(())
+        })?;
+        Ok(arns)
+    }
+
     fn decode_authorization_message(
         &self,
         c: &Call<'_>,
@@ -684,6 +674,32 @@ fn get_caller_identity(c: &Call<'_>) -> GetCallerIdentityResponse {
         arn: Some(c.principal.arn.clone()),
         user_id: Some(c.principal.id.clone()),
     }
+}
+
+/// A role session's duration: 1 hour by default, up to the role's MaxSessionDuration, and at
+/// most an hour for a session made with another role session's credentials.
+fn role_session_duration(
+    requested: Option<i32>,
+    role: &RoleRecord,
+    chained: bool,
+) -> Result<i64, StsError> {
+    let duration = requested.map_or(ROLE_SESSION_DEFAULT, i64::from);
+    if chained && duration > CHAINED_MAX {
+        return Err(StsError::Validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed \
+             by role chaining."
+                .to_owned(),
+        ));
+    }
+    let max = i64::from(role.max_session_duration);
+    if duration > max {
+        return Err(StsError::Validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .to_owned(),
+        ));
+    }
+    check_duration(duration, max)?;
+    Ok(duration)
 }
 
 fn check_duration(duration: i64, max: i64) -> Result<(), StsError> {
@@ -767,12 +783,23 @@ fn inherited_keys(caller: &Principal, keys: &mut Vec<(String, ContextValue)>) {
 }
 
 /// How much of the packed allowance session policies and tags use, in percent, as AWS
-/// reports it.
-fn packed_size(policy: Option<&str>, policy_arns: &[String], tags: &[(String, String)]) -> usize {
+/// reports it; `PackedPolicyTooLarge` past the allowance.
+fn packed_size(
+    policy: Option<&str>,
+    policy_arns: &[String],
+    tags: &[(String, String)],
+) -> Result<usize, StsError> {
     let policy = policy.map_or(0, moat_policy::non_whitespace_len);
     let arns: usize = policy_arns.iter().map(String::len).sum();
     let tags: usize = tags.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-    (policy + arns + tags) * 100 / PACKED_LIMIT_CHARS
+    let packed = (policy + arns + tags) * 100 / PACKED_LIMIT_CHARS;
+    if packed > 100 {
+        return Err(StsError::PackedPolicyTooLarge(format!(
+            "Packed policy consumes {packed}% of allotted space, please use smaller policy for \
+             your request."
+        )));
+    }
+    Ok(packed)
 }
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

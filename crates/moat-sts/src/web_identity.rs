@@ -18,7 +18,7 @@ use base64::Engine as _;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use moat_iam::oidc_providers::{find_by_issuer, is_loopback_host, OidcProviderRecord};
-use moat_policy::{ContextValue, PolicyKind};
+use moat_policy::ContextValue;
 use moat_types::{AccountId, Principal, PrincipalKind};
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
@@ -26,9 +26,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::token::{Claims, SessionIdentity};
 use crate::{
-    check_duration, packed_size, parse_role_arn, AssumeRoleWithWebIdentityRequest,
-    AssumeRoleWithWebIdentityResponse, AssumedRoleUser, Call, Sts, StsError, MAX_POLICY_ARNS,
-    ROLE_SESSION_DEFAULT,
+    packed_size, parse_role_arn, role_session_duration, AssumeRoleWithWebIdentityRequest,
+    AssumeRoleWithWebIdentityResponse, AssumedRoleUser, Call, Sts, StsError,
 };
 
 /// How long an issuer's keys are used before they are fetched again.
@@ -442,47 +441,10 @@ impl Sts {
         let Some((account, role)) = self.find_role(&i.role_arn)? else {
             return Err(denied());
         };
-        let duration = i.duration_seconds.map_or(ROLE_SESSION_DEFAULT, i64::from);
-        if duration > i64::from(role.max_session_duration) {
-            return Err(StsError::Validation(
-                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-                    .to_owned(),
-            ));
-        }
-        check_duration(duration, i64::from(role.max_session_duration))?;
-        if let Some(document) = &i.policy {
-            moat_policy::parse(document, PolicyKind::Session)
-                .map_err(|e| StsError::MalformedPolicyDocument(e.to_string()))?;
-        }
-        let policy_arns: Vec<String> = i
-            .policy_arns
-            .iter()
-            .flatten()
-            .filter_map(|p| p.arn.clone())
-            .collect();
-        if policy_arns.len() > MAX_POLICY_ARNS {
-            return Err(StsError::Validation(format!(
-                "1 validation error detected: Value at 'policyArns' failed to satisfy \
-                 constraint: Member must have length less than or equal to {MAX_POLICY_ARNS}"
-            )));
-        }
-        self.store.read(|tx| {
-            for arn in &policy_arns {
-                if moat_iam::authorization::managed_policy(tx, account, arn)?.is_none() {
-                    return Err(StsError::InvalidParameterValue(format!(
-                        "Policy {arn} does not exist or is not attachable."
-                    )));
-                }
-            }
-            Ok(())
-        })?;
-        let packed = packed_size(i.policy.as_deref(), &policy_arns, &[]);
-        if packed > 100 {
-            return Err(StsError::PackedPolicyTooLarge(format!(
-                "Packed policy consumes {packed}% of allotted space, please use smaller policy \
-                 for your request."
-            )));
-        }
+        let duration = role_session_duration(i.duration_seconds, &role, false)?;
+        let policy_arns =
+            self.session_policies(account, i.policy.as_deref(), i.policy_arns.as_deref())?;
+        let packed = packed_size(i.policy.as_deref(), &policy_arns, &[])?;
         let source_identity = token
             .claims
             .get("https://aws.amazon.com/source_identity")

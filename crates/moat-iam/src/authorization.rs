@@ -254,6 +254,9 @@ pub struct Target {
     pub resource_policy: Option<TargetPolicy>,
     /// The account that owns the resource, when it may differ from the caller's.
     pub resource_account: Option<String>,
+    /// An allow from outside the policies: the KMS grant that gives the caller this
+    /// operation on the key. It allows what no policy allows, never what one denies.
+    pub grant: Option<String>,
 }
 
 impl Target {
@@ -264,6 +267,7 @@ impl Target {
             keys,
             resource_policy: None,
             resource_account: None,
+            grant: None,
         }
     }
 }

@@ -204,8 +204,8 @@ pub fn authorize(
     let who = match &principal.kind {
         // The root user may do everything in its own account, and it only ever acts in its
         // own account; service control policies, which could restrict it in a member account,
-        // arrive with Organizations.
-        PrincipalKind::Root => return Ok(()),
+        // arrive with Organizations. Only a KMS key policy can refuse it.
+        PrincipalKind::Root => return authorize_root(principal, call, facts),
         PrincipalKind::User { name, .. } => Identity::User(name),
         PrincipalKind::AssumedRole { role_name, .. } => Identity::Role(role_name),
         PrincipalKind::WebIdentity { provider_arn, .. } => {
@@ -233,40 +233,119 @@ pub fn authorize(
     if let Some((s, _)) = &session {
         add_session_keys(&mut keys, s, facts.now);
     }
-    for (key, value) in target.keys {
-        keys.insert(key, value);
-    }
-    let request = Request::new(&request_principal, &action, &target.arn, &keys);
-    let resource_policy = match &target.resource_policy {
-        Some(p) => Some(compile_resource_policy(p)?),
-        None => None,
+    let caller = Caller {
+        principal,
+        request_principal: &request_principal,
+        identity: &identity.identity,
+        boundary: identity.boundary.as_ref(),
+        session: session.as_ref().and_then(|(_, c)| c.policies.as_ref()),
+        keys: &keys,
     };
-    let mut inputs = Inputs::new(&identity.identity);
-    if let (Some(set), Some(p)) = (&resource_policy, &target.resource_policy) {
-        inputs = inputs.with_resource_policy(set, p.kind);
+    caller.decide(&action, &target)?;
+    // Every further action the request needs must be allowed as well.
+    for extra in call.extra_actions() {
+        caller.decide(extra, &target)?;
     }
-    if let Some(account) = &target.resource_account {
-        inputs = inputs.with_resource_account(account);
+    for (action, target) in call.further_targets(principal)? {
+        caller.decide(action, &target)?;
     }
-    if let Some(boundary) = &identity.boundary {
-        inputs = inputs.with_boundary(boundary);
-    }
-    if let Some(policies) = session.as_ref().and_then(|(_, c)| c.policies.as_ref()) {
-        inputs = inputs.with_session(policies);
-    }
-    let decision = evaluate(&inputs, &request);
-    if decision.is_allowed() {
-        // Every further action the request needs must be allowed as well.
-        for extra in call.extra_actions() {
-            let request = Request::new(&request_principal, extra, &target.arn, &keys);
-            let decision = evaluate(&inputs, &request);
-            if !decision.is_allowed() {
-                return Err(denied(principal, extra, &target.arn, &decision));
+    Ok(())
+}
+
+/// A caller's policies and keys, for the decisions one request needs.
+struct Caller<'a> {
+    principal: &'a Principal,
+    request_principal: &'a RequestPrincipal,
+    identity: &'a PolicySet,
+    boundary: Option<&'a PolicySet>,
+    session: Option<&'a PolicySet>,
+    /// The request's keys, before the target's own.
+    keys: &'a ContextKeys,
+}
+
+impl Caller<'_> {
+    /// Decides `action` on `target`: its resource policy, the caller's policies, and a grant
+    /// that allows what no policy allows.
+    fn decide(&self, action: &str, target: &moat_iam::Target) -> Result<(), ErrorResponse> {
+        let mut keys = self.keys.clone();
+        for (key, value) in &target.keys {
+            keys.insert(key.clone(), value.clone());
+        }
+        let request = Request::new(self.request_principal, action, &target.arn, &keys);
+        let resource_policy = match &target.resource_policy {
+            Some(p) => Some(compile_resource_policy(p)?),
+            None => None,
+        };
+        let mut inputs = Inputs::new(self.identity);
+        if let (Some(set), Some(p)) = (&resource_policy, &target.resource_policy) {
+            inputs = inputs.with_resource_policy(set, p.kind);
+        }
+        if let Some(account) = &target.resource_account {
+            inputs = inputs.with_resource_account(account);
+        }
+        if let Some(boundary) = self.boundary {
+            inputs = inputs.with_boundary(boundary);
+        }
+        if let Some(policies) = self.session {
+            inputs = inputs.with_session(policies);
+        }
+        let decision = evaluate(&inputs, &request);
+        if decision.is_allowed() {
+            return Ok(());
+        }
+        if decision.outcome == moat_policy::Outcome::ImplicitDeny {
+            if let Some(grant) = &target.grant {
+                tracing::debug!(principal = %self.principal.arn, action, grant, "allowed by a grant");
+                return Ok(());
             }
         }
+        Err(denied(self.principal, action, &target.arn, &decision))
+    }
+}
+
+/// The root user: allowed everything in its account, except where a KMS key policy does not
+/// admit it (directly or by leaving the decision to the account's IAM policies).
+fn authorize_root(
+    principal: &Principal,
+    call: &dyn PreparedCall,
+    facts: &RequestFacts<'_>,
+) -> Result<(), ErrorResponse> {
+    if !call.root_needs_resource_policy() {
         return Ok(());
     }
-    Err(denied(principal, &action, &target.arn, &decision))
+    let request_principal = RequestPrincipal::root(&principal.account.to_string());
+    let mut keys = ContextKeys::new();
+    keys.add_principal_keys(&request_principal);
+    keys.insert("aws:userid", principal.id.as_str());
+    add_request_keys(&mut keys, facts);
+    let allow_all = allow_all()?;
+    let caller = Caller {
+        principal,
+        request_principal: &request_principal,
+        identity: &allow_all,
+        boundary: None,
+        session: None,
+        keys: &keys,
+    };
+    let target = call.target(principal)?;
+    caller.decide(&call.action(), &target)?;
+    for (action, target) in call.further_targets(principal)? {
+        caller.decide(action, &target)?;
+    }
+    Ok(())
+}
+
+/// The root user's identity: everything.
+fn allow_all() -> Result<PolicySet, ErrorResponse> {
+    let policy = moat_policy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        moat_policy::PolicyKind::Identity,
+    )
+    .map_err(|e| {
+        tracing::error!(error = %e, "the root user's allow-all policy does not parse");
+        ErrorResponse::from_error(&CommonError::InternalFailure(String::new()))
+    })?;
+    Ok(PolicySet::new([("root".to_owned(), &policy)]))
 }
 
 fn denied(

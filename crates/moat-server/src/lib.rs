@@ -4,6 +4,7 @@ pub mod audit;
 pub mod authz;
 mod cloudtrail_service;
 pub mod iam_service;
+mod kms_service;
 mod metrics;
 pub mod node;
 pub mod pipeline;
@@ -129,6 +130,11 @@ impl State {
         let token_keys = sts.clone();
         let sts_service: Arc<dyn Service> = Arc::new(sts_service::StsService { sts: sts.clone() });
         services.insert(sts_service.signing_name(), sts_service);
+        let kms = moat_kms::Kms::new(store.clone(), config.region.clone(), clock.clone());
+        let kms_service: Arc<dyn Service> = Arc::new(kms_service::KmsService { kms: kms.clone() });
+        services.insert(kms_service.signing_name(), kms_service);
+        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        spawn_kms_housekeeping(kms, clock.clone(), generation.clone());
         let audit = audit::AuditQueue::start(
             store.clone(),
             clock.clone(),
@@ -147,7 +153,7 @@ impl State {
             ready: std::sync::atomic::AtomicBool::new(true),
             credentials: std::sync::RwLock::new(HashMap::new()),
             sessions: std::sync::RwLock::new(HashMap::new()),
-            generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            generation,
             identities: authz::IdentityCache::default(),
             sts: token_keys,
         })
@@ -297,6 +303,37 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("the server state must be built inside a tokio runtime (it starts the audit writer)")]
     NoRuntime,
+}
+
+/// How often KMS's housekeeping runs: keys due for deletion are deleted, rotations due are
+/// made, expired imported material is removed. A key past its deletion date is already
+/// refused by every request before the sweep removes it.
+const KMS_HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60);
+
+fn spawn_kms_housekeeping(
+    kms: moat_kms::Kms,
+    clock: Arc<dyn Clock>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
+) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(KMS_HOUSEKEEPING_INTERVAL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let kms = kms.clone();
+            let now = clock.now();
+            let done = tokio::task::spawn_blocking(move || kms.maintain(now)).await;
+            match done {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => {
+                    generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tracing::info!(keys = n, "KMS housekeeping changed keys");
+                }
+                Ok(Err(e)) => tracing::error!(error = %e, "KMS housekeeping failed"),
+                Err(e) => tracing::error!(error = %e, "KMS housekeeping panicked"),
+            }
+        }
+    });
 }
 
 /// Binds the listener; separate from `serve` so start-up errors surface before the banner.

@@ -54,6 +54,11 @@ pub trait PreparedCall: Send {
     fn extra_actions(&self) -> Vec<&'static str> {
         Vec::new()
     }
+    /// Whether the resource's own policy must admit even the account's root user, as a KMS
+    /// key policy must; otherwise root is allowed everything in its account.
+    fn root_needs_resource_policy(&self) -> bool {
+        false
+    }
     /// Whether the caller is known by a token in the call's input rather than by its signature
     /// (AssumeRoleWithWebIdentity). Only such a call may arrive unsigned; it is authenticated
     /// by [`PreparedCall::authenticate_token`] instead.
@@ -75,6 +80,15 @@ pub trait PreparedCall: Send {
     /// What the action applies to: the resource ARN (with an entity's path, so it may read
     /// storage) and the condition keys the resource and the request's parameters bring.
     fn target(&self, principal: &Principal) -> Result<Target, ErrorResponse>;
+    /// Further authorizations the request needs, each an action on its own target, all of
+    /// which must allow it too: ReEncrypt's `kms:ReEncryptTo` on the destination key, an
+    /// alias operation's alias and keys.
+    fn further_targets(
+        &self,
+        _principal: &Principal,
+    ) -> Result<Vec<(&'static str, Target)>, ErrorResponse> {
+        Ok(Vec::new())
+    }
     /// Runs the operation in one storage transaction; the output as a value for the encoder.
     /// For a write, the pipeline holds that transaction open around this call (a write scope)
     /// and appends the call's audit event to it before it commits.

@@ -11,6 +11,7 @@ SERVICES = [
     ("iam", "IAM", "crates/moat-iam/src/operations.rs"),
     ("cloudtrail", "CloudTrail", "crates/moat-cloudtrail/src/operations.rs"),
     ("sts", "STS", "crates/moat-sts/src/operations.rs"),
+    ("kms", "KMS", "crates/moat-kms/src/operations.rs"),
 ]
 
 

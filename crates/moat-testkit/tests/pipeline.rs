@@ -375,6 +375,167 @@ async fn cloudtrail_operations_are_denied_to_a_user_without_policies_and_allowed
     server.stop().await;
 }
 
+/// A JSON input satisfying every required member of a KMS operation, acting on `key_id`.
+fn kms_input(op: &str, key_id: &str, user_arn: &str) -> String {
+    let model = moat_kms::model();
+    let shape = model.operation(op).and_then(|o| o.input.clone());
+    let mut out = serde_json::Map::new();
+    let Some(shape) = shape.and_then(|s| model.shape(&s)) else {
+        return "{}".to_owned();
+    };
+    let moat_wire::model::ShapeKind::Structure { required, .. } = &shape.kind else {
+        return "{}".to_owned();
+    };
+    let mut members: Vec<String> = required.to_vec();
+    // Decrypt and ReEncrypt name the key so that it is found before it is authorized.
+    match op {
+        "Decrypt" => members.extend(["KeyId".to_owned(), "CiphertextBlob".to_owned()]),
+        "ReEncrypt" => members.extend(["SourceKeyId".to_owned(), "CiphertextBlob".to_owned()]),
+        _ => {}
+    }
+    for member in members {
+        let value = match member.as_str() {
+            "KeyId" | "TargetKeyId" | "DestinationKeyId" | "SourceKeyId" => {
+                serde_json::json!(key_id)
+            }
+            "AliasName" => serde_json::json!("alias/coverage"),
+            "Description" => serde_json::json!("coverage"),
+            "Plaintext"
+            | "Message"
+            | "CiphertextBlob"
+            | "Signature"
+            | "Mac"
+            | "PublicKey"
+            | "EncryptedKeyMaterial"
+            | "ImportToken" => serde_json::json!("AAAA"),
+            // The account's IAM policies decide, as with the default key policy.
+            "Policy" => serde_json::json!(format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#,
+                user_arn.split(':').nth(4).unwrap_or_default()
+            )),
+            "SigningAlgorithm" => serde_json::json!("RSASSA_PSS_SHA_256"),
+            "MacAlgorithm" => serde_json::json!("HMAC_SHA_256"),
+            "KeyAgreementAlgorithm" => serde_json::json!("ECDH"),
+            "WrappingAlgorithm" => serde_json::json!("RSAES_OAEP_SHA_256"),
+            "WrappingKeySpec" | "KeyPairSpec" => serde_json::json!("RSA_2048"),
+            "Tags" => serde_json::json!([{"TagKey": "k", "TagValue": "v"}]),
+            "TagKeys" => serde_json::json!(["k"]),
+            "Operations" => serde_json::json!(["Encrypt"]),
+            "GranteePrincipal" | "RetiringPrincipal" => serde_json::json!(user_arn),
+            "GrantId" => serde_json::json!("a".repeat(64)),
+            other => panic!("{op}: no coverage value for required member {other}"),
+        };
+        out.insert(member, value);
+    }
+    serde_json::Value::Object(out).to_string()
+}
+
+fn kms_call(server: &TestServer, op: &str, body: &str, key: &str, secret: &str) -> (u16, String) {
+    let target = format!("TrentService.{op}");
+    moat_testkit::signed_json(server.addr, "kms", &target, body, key, secret).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kms_operations_are_denied_to_a_user_without_policies_and_allowed_to_root() {
+    let server = TestServer::start().await.unwrap();
+    let (key, secret) = user_with_key(&server, "nobody");
+    let root = |op: &str, body: &str| {
+        kms_call(
+            &server,
+            op,
+            body,
+            ROOT_ACCESS_KEY_ID,
+            ROOT_SECRET_ACCESS_KEY,
+        )
+    };
+    let (status, body) = root("CreateKey", "{}");
+    assert_eq!(status, 200, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let account = created["KeyMetadata"]["AWSAccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user_arn = format!("arn:aws:iam::{account}:user/nobody");
+    let (status, body) = root(
+        "CreateAlias",
+        &format!(r#"{{"AliasName":"alias/coverage","TargetKeyId":"{key_id}"}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    for op in moat_kms::OPERATION_NAMES {
+        let input = kms_input(op, &key_id, &user_arn);
+        let (status, body) = kms_call(&server, op, &input, &key, &secret);
+        if *op == "RetireGrant" {
+            // Allowed or refused by the grant it names, not by policies.
+            assert!(status < 500, "{op}: {status} {body}");
+        } else {
+            let action = if *op == "ReEncrypt" {
+                "ReEncryptFrom"
+            } else {
+                op
+            };
+            assert!(
+                body.contains("AccessDeniedException"),
+                "{op}: {status} {body}"
+            );
+            assert!(
+                body.contains(&format!("is not authorized to perform: kms:{action}")),
+                "{op}: {body}"
+            );
+        }
+        // Root is admitted by the default key policy: whatever it gets is the operation's
+        // own answer, never a denial and never a server error.
+        let (status, body) = root(op, &input);
+        assert!(status < 500, "{op}: {status} {body}");
+        assert!(!body.contains("AccessDenied"), "{op}: {body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kms_operations_are_allowed_to_an_administrator_by_the_default_key_policy() {
+    let server = TestServer::start().await.unwrap();
+    let (key, secret) = user_with_key(&server, "admin");
+    let (status, _) = call(
+        &server,
+        &q(
+            "AttachUserPolicy",
+            &[
+                ("UserName", "admin"),
+                ("PolicyArn", "arn:aws:iam::aws:policy/AdministratorAccess"),
+            ],
+        ),
+        ROOT_ACCESS_KEY_ID,
+        ROOT_SECRET_ACCESS_KEY,
+    );
+    assert_eq!(status, 200);
+    let (status, body) = kms_call(&server, "CreateKey", "{}", &key, &secret);
+    assert_eq!(status, 200, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let account = created["KeyMetadata"]["AWSAccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user_arn = format!("arn:aws:iam::{account}:user/admin");
+    let (status, body) = kms_call(
+        &server,
+        "CreateAlias",
+        &format!(r#"{{"AliasName":"alias/coverage","TargetKeyId":"{key_id}"}}"#),
+        &key,
+        &secret,
+    );
+    assert_eq!(status, 200, "{body}");
+    for op in moat_kms::OPERATION_NAMES {
+        let input = kms_input(op, &key_id, &user_arn);
+        let (status, body) = kms_call(&server, op, &input, &key, &secret);
+        assert!(status < 500, "{op}: {status} {body}");
+        assert!(!body.contains("AccessDenied"), "{op}: {body}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn clock_skew_is_refused_both_ways_as_aws_words_it() {
     let clock = ManualClock::new(OffsetDateTime::now_utc());

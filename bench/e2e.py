@@ -73,7 +73,8 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def load(port, body, label, args, seconds=None, pid=None, credentials=None, service="iam"):
+def load(port, body, label, args, seconds=None, pid=None, credentials=None, service="iam",
+         amz_target=None):
     seconds = seconds or args.seconds
     before = cpu_ticks(pid) if pid else None
     signer = []
@@ -83,6 +84,8 @@ def load(port, body, label, args, seconds=None, pid=None, credentials=None, serv
             signer += ["--session-token", credentials[2]]
     if service != "iam":
         signer += ["--service", service]
+    if amz_target:
+        signer += ["--amz-target", amz_target]
     out = subprocess.run(
         [
             "taskset", "-c", "1", os.path.join(TARGET, "release", "moat-loadgen"),

@@ -1,4 +1,5 @@
-//! A closed-loop HTTP/1.1 load generator for AWS query-protocol requests signed with SigV4.
+//! A closed-loop HTTP/1.1 load generator for AWS query-protocol and JSON 1.1 requests signed
+//! with SigV4.
 //!
 //! Each connection sends one request, waits for the response, and repeats, for a fixed time.
 //! The request is signed once per run (the server still verifies every request in full; the
@@ -33,6 +34,9 @@ struct Args {
     region: String,
     #[arg(long, default_value = "iam")]
     service: String,
+    /// `X-Amz-Target` of a JSON 1.1 request (`TrentService.Encrypt`); the body is then JSON.
+    #[arg(long)]
+    amz_target: Option<String>,
     /// Concurrent connections.
     #[arg(long, default_value_t = 16)]
     connections: usize,
@@ -69,10 +73,21 @@ impl Requests {
 fn build_request(args: &Args, body: &str) -> anyhow::Result<Vec<u8>> {
     let mut headers = http::HeaderMap::new();
     headers.insert(http::header::HOST, args.target.parse()?);
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        "application/x-www-form-urlencoded; charset=utf-8".parse()?,
-    );
+    match &args.amz_target {
+        Some(target) => {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                "application/x-amz-json-1.1".parse()?,
+            );
+            headers.insert("x-amz-target", target.parse()?);
+        }
+        None => {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded; charset=utf-8".parse()?,
+            );
+        }
+    }
     let params = moat_sigv4::SigningParams {
         access_key_id: &args.access_key_id,
         secret_access_key: &args.secret_access_key,

@@ -25,8 +25,9 @@ pub use error::KmsError;
 
 include!(concat!(env!("OUT_DIR"), "/kms_types.rs"));
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use moat_iam::{Target, TargetPolicy};
 use moat_policy::{ContextValue, ResourcePolicyKind};
@@ -125,8 +126,38 @@ impl Prepared {
 pub struct Kms {
     store: Store,
     region: String,
-    clock: std::sync::Arc<dyn moat_types::Clock>,
+    clock: Arc<dyn moat_types::Clock>,
+    /// The server's count of writes: cached keys and material serve only the generation they
+    /// were read in. Without one, nothing is cached.
+    generation: Option<Arc<AtomicU64>>,
+    cache: Arc<KeyCache>,
 }
+
+/// Keys resolved for requests, and their unsealed material, kept for one generation of
+/// writes so that a cryptographic request reads no storage and opens no sealed material.
+#[derive(Default)]
+struct KeyCache {
+    keys: RwLock<HashMap<(String, String), Arc<CachedKey>>>,
+    materials: RwLock<HashMap<(String, String), Arc<CachedMaterial>>>,
+}
+
+/// A key as a `KeyId` (in an account) resolved to it.
+pub struct CachedKey {
+    generation: u64,
+    pub key: KeyRecord,
+    /// The alias the `KeyId` named, if it named one.
+    pub alias: Option<String>,
+    /// Every alias of the key (`kms:ResourceAliases`).
+    pub aliases: Vec<String>,
+}
+
+struct CachedMaterial {
+    generation: u64,
+    material: Arc<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+/// More entries than this and a cache starts over.
+const KEY_CACHE_CAPACITY: usize = 10_000;
 
 /// The action string of an operation.
 fn action_of(operation: &str) -> &'static str {
@@ -245,16 +276,120 @@ impl Keys {
 }
 
 impl Kms {
-    pub fn new(
-        store: Store,
-        region: impl Into<String>,
-        clock: std::sync::Arc<dyn moat_types::Clock>,
-    ) -> Self {
+    pub fn new(store: Store, region: impl Into<String>, clock: Arc<dyn moat_types::Clock>) -> Self {
         Kms {
             store,
             region: region.into(),
             clock,
+            generation: None,
+            cache: Arc::new(KeyCache::default()),
         }
+    }
+
+    /// Caches resolved keys and their material for as long as `generation` (bumped by the
+    /// server after every write) does not move.
+    pub fn with_generation(mut self, generation: Arc<AtomicU64>) -> Self {
+        self.generation = Some(generation);
+        self
+    }
+
+    /// The key a `KeyId` names in `account`, from memory when nothing was written since it
+    /// was read. A key past its deletion date is gone.
+    pub fn resolve(
+        &self,
+        account: &str,
+        raw: &str,
+        now_ms: i64,
+    ) -> Result<Arc<CachedKey>, KmsError> {
+        let generation = self.generation.as_ref().map(|g| g.load(Ordering::SeqCst));
+        let cache_key = (account.to_owned(), raw.to_owned());
+        if let Some(generation) = generation {
+            let found = self
+                .cache
+                .keys
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&cache_key)
+                .cloned();
+            if let Some(found) = found.filter(|f| f.generation == generation) {
+                if found.key.is_deleted_at(now_ms) {
+                    return Err(KmsError::NotFound(format!(
+                        "Key '{}' does not exist",
+                        found.key.arn
+                    )));
+                }
+                return Ok(found);
+            }
+        }
+        let (key, alias, aliases) = self.store.read(|tx| {
+            let (key, alias) = keys::resolve(tx, raw, account, &self.region, now_ms)?;
+            let aliases = keys::aliases_of(tx, &key.account, &key.key_id)?
+                .into_iter()
+                .map(|a| a.name)
+                .collect();
+            Ok::<_, KmsError>((key, alias, aliases))
+        })?;
+        let cached = Arc::new(CachedKey {
+            generation: generation.unwrap_or_default(),
+            key,
+            alias,
+            aliases,
+        });
+        if generation.is_some() {
+            let mut keys = self.cache.keys.write().unwrap_or_else(|p| p.into_inner());
+            if keys.len() >= KEY_CACHE_CAPACITY {
+                keys.clear();
+            }
+            keys.insert(cache_key, cached.clone());
+        }
+        Ok(cached)
+    }
+
+    /// The unsealed material of one version of a key, from memory when nothing was written
+    /// since it was opened.
+    pub fn material(
+        &self,
+        key: &KeyRecord,
+        version: &keys::KeyVersion,
+    ) -> Result<Arc<zeroize::Zeroizing<Vec<u8>>>, KmsError> {
+        let generation = self.generation.as_ref().map(|g| g.load(Ordering::SeqCst));
+        let cache_key = (key.key_id.clone(), version.id.clone());
+        if let Some(generation) = generation {
+            let found = self
+                .cache
+                .materials
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&cache_key)
+                .filter(|m| m.generation == generation)
+                .map(|m| m.material.clone());
+            if let Some(found) = found {
+                return Ok(found);
+            }
+        }
+        let material = Arc::new(keys::open_material(
+            self.store.root_key(),
+            &key.key_id,
+            version,
+        )?);
+        if let Some(generation) = generation {
+            let mut materials = self
+                .cache
+                .materials
+                .write()
+                .unwrap_or_else(|p| p.into_inner());
+            if materials.len() >= KEY_CACHE_CAPACITY {
+                materials.clear();
+            }
+            materials.insert(
+                cache_key,
+                Arc::new(CachedMaterial {
+                    generation,
+                    material: material.clone(),
+                }),
+            );
+        }
+        Ok(material)
     }
 
     pub fn region(&self) -> &str {
@@ -568,25 +703,18 @@ impl Kms {
             "kms:CallerAccount".to_owned(),
             ContextValue::from(account.as_str()),
         ));
-        let (key, alias) = match &prepared.key {
+        let cached = match &prepared.key {
             KeyDecl::Account | KeyDecl::Unchecked => return Ok(Target::new("*".to_owned(), keys)),
-            KeyDecl::Key(raw) => self
-                .store
-                .read(|tx| keys::resolve(tx, raw, &account, &self.region, now_ms))?,
-            KeyDecl::Ciphertext {
+            KeyDecl::Key(raw)
+            | KeyDecl::Ciphertext {
                 key_id: Some(raw), ..
-            } => self
-                .store
-                .read(|tx| keys::resolve(tx, raw, &account, &self.region, now_ms))?,
+            } => self.resolve(&account, raw, now_ms)?,
             KeyDecl::Ciphertext { key_id: None, blob } => {
                 let header = ciphertext::header(blob)?;
-                let key = self.store.read(|tx| {
-                    keys::by_id(tx, &header.account, &header.key_id, &self.region, now_ms)
-                })?;
-                (key, None)
+                self.resolve(&header.account, &header.key_id, now_ms)?
             }
         };
-        self.key_target(principal, prepared, &key, alias.as_deref(), keys)
+        self.key_target(principal, prepared, &cached, keys)
     }
 
     /// The target of an action on one key.
@@ -594,10 +722,10 @@ impl Kms {
         &self,
         principal: &Principal,
         prepared: &Prepared,
-        key: &KeyRecord,
-        alias: Option<&str>,
+        cached: &CachedKey,
         mut keys: Vec<(String, ContextValue)>,
     ) -> Result<Target, KmsError> {
+        let key = &cached.key;
         keys.push((
             "kms:KeySpec".to_owned(),
             ContextValue::from(key.key_spec.as_str()),
@@ -610,8 +738,11 @@ impl Kms {
             "kms:KeyOrigin".to_owned(),
             ContextValue::from(key.origin.as_str()),
         ));
-        if let Some(alias) = alias {
-            keys.push(("kms:RequestAlias".to_owned(), ContextValue::from(alias)));
+        if let Some(alias) = &cached.alias {
+            keys.push((
+                "kms:RequestAlias".to_owned(),
+                ContextValue::from(alias.as_str()),
+            ));
         }
         for (k, v) in &key.tags {
             keys.push((
@@ -619,13 +750,10 @@ impl Kms {
                 ContextValue::from(v.as_str()),
             ));
         }
-        let aliases = self
-            .store
-            .read(|tx| keys::aliases_of(tx, &key.account, &key.key_id))?;
-        if !aliases.is_empty() {
+        if !cached.aliases.is_empty() {
             keys.push((
                 "kms:ResourceAliases".to_owned(),
-                ContextValue::from(aliases.into_iter().map(|a| a.name).collect::<Vec<_>>()),
+                ContextValue::from(cached.aliases.clone()),
             ));
         }
         let grant = grants::grant_allowing(
@@ -668,9 +796,7 @@ impl Kms {
                     out.push((also.action, Target::new(arn, keys)));
                 }
                 AlsoKey::Key(raw) => {
-                    let (key, alias) = self
-                        .store
-                        .read(|tx| keys::resolve(tx, raw, &account, &self.region, now_ms))?;
+                    let cached = self.resolve(&account, raw, now_ms)?;
                     if also.action == "kms:ReEncryptTo" {
                         keys.extend(
                             Keys::default()
@@ -683,8 +809,7 @@ impl Kms {
                                 .0,
                         );
                     }
-                    let target =
-                        self.key_target(principal, prepared, &key, alias.as_deref(), keys)?;
+                    let target = self.key_target(principal, prepared, &cached, keys)?;
                     out.push((also.action, target));
                 }
             }

@@ -12,6 +12,9 @@ use crate::{ciphertext, Call, Kms, KmsError};
 
 const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
 
+/// Unsealed key material, shared with the key cache.
+pub type Material = std::sync::Arc<Zeroizing<Vec<u8>>>;
+
 /// The key a `KeyId` names, ready for a cryptographic operation of `usage`.
 pub fn usable_key(
     kms: &Kms,
@@ -20,9 +23,10 @@ pub fn usable_key(
     usage: &str,
     operation: &str,
 ) -> Result<KeyRecord, KmsError> {
-    let (key, _) = kms
-        .store()
-        .read(|tx| keys::resolve(tx, raw, &call.account(), kms.region(), call.now_ms()))?;
+    let key = kms
+        .resolve(&call.account(), raw, call.now_ms())?
+        .key
+        .clone();
     key.usable()?;
     key.require_usage(usage, operation)?;
     Ok(key)
@@ -33,15 +37,12 @@ pub fn material(
     kms: &Kms,
     key: &KeyRecord,
     version: &keys::KeyVersion,
-) -> Result<Zeroizing<Vec<u8>>, KmsError> {
-    keys::open_material(kms.store().root_key(), &key.key_id, version)
+) -> Result<Material, KmsError> {
+    kms.material(key, version)
 }
 
 /// The current material of a key, with its version id.
-pub fn current_material(
-    kms: &Kms,
-    key: &KeyRecord,
-) -> Result<(String, Zeroizing<Vec<u8>>), KmsError> {
+pub fn current_material(kms: &Kms, key: &KeyRecord) -> Result<(String, Material), KmsError> {
     let version = key
         .current()
         .ok_or_else(|| KmsError::InvalidState(format!("{} is pending import.", key.arn)))?;
@@ -126,11 +127,7 @@ fn decrypt_with(
     let account = call.account();
     let now_ms = call.now_ms();
     let named = match key_id {
-        Some(raw) => Some(
-            kms.store()
-                .read(|tx| keys::resolve(tx, raw, &account, kms.region(), now_ms))?
-                .0,
-        ),
+        Some(raw) => Some(kms.resolve(&account, raw, now_ms)?.key.clone()),
         None => None,
     };
     if let Some(key) = named.as_ref().filter(|k| !is_symmetric(k)) {

@@ -48,6 +48,14 @@ pub struct CompiledIdentity {
 pub struct IdentityCache {
     entries: RwLock<HashMap<IdentityKey, Arc<CompiledIdentity>>>,
     sessions: RwLock<HashMap<String, Arc<CompiledSession>>>,
+    /// Resource policies (key policies, trust policies) compiled, by resource; an entry
+    /// serves only the very document it was compiled from, so no write can make it stale.
+    resource_policies: RwLock<HashMap<String, Arc<CompiledResourcePolicy>>>,
+}
+
+struct CompiledResourcePolicy {
+    document: Arc<str>,
+    set: PolicySet,
 }
 
 /// Account, `user` or `role`, lower-cased name.
@@ -139,6 +147,38 @@ impl IdentityCache {
     }
 }
 
+impl IdentityCache {
+    /// A resource's own policy, compiled once per document.
+    fn resource_policy(
+        &self,
+        p: &moat_iam::TargetPolicy,
+    ) -> Result<Arc<CompiledResourcePolicy>, ErrorResponse> {
+        if let Some(found) = self
+            .resource_policies
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&p.id)
+        {
+            if found.document == p.document {
+                return Ok(found.clone());
+            }
+        }
+        let compiled = Arc::new(CompiledResourcePolicy {
+            document: p.document.clone(),
+            set: compile_resource_policy(p)?,
+        });
+        let mut entries = self
+            .resource_policies
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= IDENTITY_CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(p.id.clone(), compiled.clone());
+        Ok(compiled)
+    }
+}
+
 fn compile(
     store: &Store,
     principal: &Principal,
@@ -205,7 +245,7 @@ pub fn authorize(
         // The root user may do everything in its own account, and it only ever acts in its
         // own account; service control policies, which could restrict it in a member account,
         // arrive with Organizations. Only a KMS key policy can refuse it.
-        PrincipalKind::Root => return authorize_root(principal, call, facts),
+        PrincipalKind::Root => return authorize_root(cache, principal, call, facts),
         PrincipalKind::User { name, .. } => Identity::User(name),
         PrincipalKind::AssumedRole { role_name, .. } => Identity::Role(role_name),
         PrincipalKind::WebIdentity { provider_arn, .. } => {
@@ -234,6 +274,7 @@ pub fn authorize(
         add_session_keys(&mut keys, s, facts.now);
     }
     let caller = Caller {
+        cache,
         principal,
         request_principal: &request_principal,
         identity: &identity.identity,
@@ -254,6 +295,7 @@ pub fn authorize(
 
 /// A caller's policies and keys, for the decisions one request needs.
 struct Caller<'a> {
+    cache: &'a IdentityCache,
     principal: &'a Principal,
     request_principal: &'a RequestPrincipal,
     identity: &'a PolicySet,
@@ -273,12 +315,12 @@ impl Caller<'_> {
         }
         let request = Request::new(self.request_principal, action, &target.arn, &keys);
         let resource_policy = match &target.resource_policy {
-            Some(p) => Some(compile_resource_policy(p)?),
+            Some(p) => Some(self.cache.resource_policy(p)?),
             None => None,
         };
         let mut inputs = Inputs::new(self.identity);
-        if let (Some(set), Some(p)) = (&resource_policy, &target.resource_policy) {
-            inputs = inputs.with_resource_policy(set, p.kind);
+        if let (Some(compiled), Some(p)) = (&resource_policy, &target.resource_policy) {
+            inputs = inputs.with_resource_policy(&compiled.set, p.kind);
         }
         if let Some(account) = &target.resource_account {
             inputs = inputs.with_resource_account(account);
@@ -306,6 +348,7 @@ impl Caller<'_> {
 /// The root user: allowed everything in its account, except where a KMS key policy does not
 /// admit it (directly or by leaving the decision to the account's IAM policies).
 fn authorize_root(
+    cache: &IdentityCache,
     principal: &Principal,
     call: &dyn PreparedCall,
     facts: &RequestFacts<'_>,
@@ -320,9 +363,10 @@ fn authorize_root(
     add_request_keys(&mut keys, facts);
     let allow_all = allow_all()?;
     let caller = Caller {
+        cache,
         principal,
         request_principal: &request_principal,
-        identity: &allow_all,
+        identity: allow_all,
         boundary: None,
         session: None,
         keys: &keys,
@@ -335,17 +379,23 @@ fn authorize_root(
     Ok(())
 }
 
-/// The root user's identity: everything.
-fn allow_all() -> Result<PolicySet, ErrorResponse> {
-    let policy = moat_policy::parse(
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-        moat_policy::PolicyKind::Identity,
-    )
-    .map_err(|e| {
-        tracing::error!(error = %e, "the root user's allow-all policy does not parse");
-        ErrorResponse::from_error(&CommonError::InternalFailure(String::new()))
-    })?;
-    Ok(PolicySet::new([("root".to_owned(), &policy)]))
+/// The root user's identity: everything. Compiled once.
+fn allow_all() -> Result<&'static PolicySet, ErrorResponse> {
+    static ALLOW_ALL: std::sync::OnceLock<Option<PolicySet>> = std::sync::OnceLock::new();
+    ALLOW_ALL
+        .get_or_init(|| {
+            moat_policy::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                moat_policy::PolicyKind::Identity,
+            )
+            .map(|policy| PolicySet::new([("root".to_owned(), &policy)]))
+            .inspect_err(|e| {
+                tracing::error!(error = %e, "the root user's allow-all policy does not parse");
+            })
+            .ok()
+        })
+        .as_ref()
+        .ok_or_else(|| ErrorResponse::from_error(&CommonError::InternalFailure(String::new())))
 }
 
 fn denied(

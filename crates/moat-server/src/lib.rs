@@ -130,10 +130,11 @@ impl State {
         let token_keys = sts.clone();
         let sts_service: Arc<dyn Service> = Arc::new(sts_service::StsService { sts: sts.clone() });
         services.insert(sts_service.signing_name(), sts_service);
-        let kms = moat_kms::Kms::new(store.clone(), config.region.clone(), clock.clone());
+        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let kms = moat_kms::Kms::new(store.clone(), config.region.clone(), clock.clone())
+            .with_generation(generation.clone());
         let kms_service: Arc<dyn Service> = Arc::new(kms_service::KmsService { kms: kms.clone() });
         services.insert(kms_service.signing_name(), kms_service);
-        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
         spawn_kms_housekeeping(kms, clock.clone(), generation.clone());
         let audit = audit::AuditQueue::start(
             store.clone(),

@@ -311,7 +311,7 @@ impl AuditDraft {
         w.str("recipientAccountId", &account);
         w.str("eventCategory", "Management");
         let cloudtrail_event = w.finish();
-        let mut resources = resources(self.input.as_ref(), outcome);
+        let mut resources = resources(service, self.input.as_ref(), outcome);
         resources.sort();
         resources.dedup();
         Some(AuditEvent {
@@ -512,8 +512,15 @@ fn json_len(value: &Value) -> usize {
 
 /// Resources named by a call's input (and the key a CreateAccessKey made), as LookupEvents
 /// reports them.
-fn resources(input: Option<&Value>, outcome: Outcome<'_>) -> Vec<AuditResource> {
-    const BY_MEMBER: &[(&str, &str)] = &[
+fn resources(service: &str, input: Option<&Value>, outcome: Outcome<'_>) -> Vec<AuditResource> {
+    const KMS_BY_MEMBER: &[(&str, &str)] = &[
+        ("KeyId", "AWS::KMS::Key"),
+        ("TargetKeyId", "AWS::KMS::Key"),
+        ("SourceKeyId", "AWS::KMS::Key"),
+        ("DestinationKeyId", "AWS::KMS::Key"),
+        ("AliasName", "AWS::KMS::Alias"),
+    ];
+    const IAM_BY_MEMBER: &[(&str, &str)] = &[
         ("UserName", "AWS::IAM::User"),
         ("GroupName", "AWS::IAM::Group"),
         ("RoleName", "AWS::IAM::Role"),
@@ -523,9 +530,14 @@ fn resources(input: Option<&Value>, outcome: Outcome<'_>) -> Vec<AuditResource> 
         ("InstanceProfileName", "AWS::IAM::InstanceProfile"),
         ("PermissionsBoundary", "AWS::IAM::Policy"),
     ];
+    let by_member = if service == "kms" {
+        KMS_BY_MEMBER
+    } else {
+        IAM_BY_MEMBER
+    };
     let mut out = Vec::new();
     let mut add = |map: &Map<String, Value>| {
-        for (member, kind) in BY_MEMBER {
+        for (member, kind) in by_member {
             if let Some(Value::String(name)) = map.get(*member) {
                 out.push(AuditResource {
                     resource_type: (*kind).to_owned(),
@@ -540,6 +552,12 @@ fn resources(input: Option<&Value>, outcome: Outcome<'_>) -> Vec<AuditResource> 
     if let Outcome::Success(Some(Value::Object(output))) = outcome {
         if let Some(Value::Object(key)) = output.get("AccessKey") {
             add(key);
+        }
+        // The key a call acted on, by its ARN, whichever way the request named it.
+        if let Some(Value::Object(key)) = output.get("KeyMetadata") {
+            add(key);
+        } else if service == "kms" {
+            add(output);
         }
     }
     out
@@ -822,6 +840,34 @@ mod tests {
 
     fn record(e: &AuditEvent) -> Value {
         serde_json::from_str(&e.cloudtrail_event).unwrap()
+    }
+
+    #[test]
+    fn a_kms_call_names_its_key_and_hides_plaintext() {
+        let mut d = draft(
+            "Encrypt",
+            serde_json::json!({"KeyId": "alias/app", "Plaintext": "c2VjcmV0LWRhdGE=",
+                "EncryptionContext": {"purpose": "test"}}),
+        );
+        d.service = Some("kms");
+        d.model = Some(moat_kms::model());
+        d.read_only = Some(true);
+        let e = d.event(Outcome::Success(None)).unwrap();
+        assert!(
+            !e.cloudtrail_event.contains("c2VjcmV0LWRhdGE="),
+            "{}",
+            e.cloudtrail_event
+        );
+        let r = record(&e);
+        assert_eq!(r["eventSource"], "kms.amazonaws.com");
+        assert_eq!(r["requestParameters"]["plaintext"], HIDDEN);
+        assert_eq!(
+            e.resources,
+            vec![AuditResource {
+                resource_type: "AWS::KMS::Key".into(),
+                resource_name: "alias/app".into()
+            }]
+        );
     }
 
     #[test]

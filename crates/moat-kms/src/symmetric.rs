@@ -49,7 +49,7 @@ pub fn current_material(kms: &Kms, key: &KeyRecord) -> Result<(String, Material)
     Ok((version.id.clone(), material(kms, key, version)?))
 }
 
-fn refuse_recipient(recipient: Option<&crate::RecipientInfo>) -> Result<(), KmsError> {
+pub(crate) fn refuse_recipient(recipient: Option<&crate::RecipientInfo>) -> Result<(), KmsError> {
     if recipient.is_some() {
         return Err(KmsError::UnsupportedOperation(
             "Recipient (AWS Nitro Enclaves attestation) is not supported by Moat.".to_owned(),

@@ -71,8 +71,10 @@ fn encrypt_with(
     context: &BTreeMap<String, String>,
     plaintext: &[u8],
 ) -> Result<(Vec<u8>, String, Option<String>), KmsError> {
+    // The default applies to asymmetric keys too, which then refuse it as AWS does:
+    // "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048."
+    let algorithm = algorithm.unwrap_or(SYMMETRIC_DEFAULT);
     if is_symmetric(key) {
-        let algorithm = algorithm.unwrap_or(SYMMETRIC_DEFAULT);
         if algorithm != SYMMETRIC_DEFAULT {
             return Err(KmsError::InvalidKeyUsage(format!(
                 "Encryption algorithm {algorithm} is not valid for {}: it supports \
@@ -91,11 +93,6 @@ fn encrypt_with(
         )?;
         return Ok((blob, algorithm.to_owned(), Some(version)));
     }
-    let algorithm = algorithm.ok_or_else(|| {
-        KmsError::Validation(
-            "EncryptionAlgorithm is required for an asymmetric KMS key.".to_owned(),
-        )
-    })?;
     if !context.is_empty() {
         return Err(KmsError::Validation(
             "EncryptionContext is not supported with asymmetric KMS keys.".to_owned(),
@@ -133,11 +130,7 @@ fn decrypt_with(
     if let Some(key) = named.as_ref().filter(|k| !is_symmetric(k)) {
         key.usable()?;
         key.require_usage("ENCRYPT_DECRYPT", operation)?;
-        let algorithm = algorithm.ok_or_else(|| {
-            KmsError::Validation(
-                "EncryptionAlgorithm is required for an asymmetric KMS key.".to_owned(),
-            )
-        })?;
+        let algorithm = algorithm.unwrap_or(SYMMETRIC_DEFAULT);
         if !context.is_empty() {
             return Err(KmsError::InvalidCiphertext);
         }

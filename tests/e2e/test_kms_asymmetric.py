@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-from support import ACCOUNT_ID, REGION, raises_aws
+from support import ACCOUNT_ID, REGION, allow, make_caller, policy_doc, raises_aws
 
 RSA_SIZES = {"RSA_2048": 2048, "RSA_3072": 3072, "RSA_4096": 4096}
 CURVES = {
@@ -599,6 +599,56 @@ def test_disabled_keys_refuse_every_operation(kms):
     finally:
         for key_id in [*made.values(), symmetric]:
             kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+
+
+# --- Authorization -------------------------------------------------------------------------
+
+
+def test_iam_policy_conditions_on_the_signing_algorithm(server, iam, names, kms, keys):
+    """The default key policy delegates to IAM; kms:SigningAlgorithm and kms:MessageType are
+    condition keys of Sign."""
+    key_id = keys[("RSA_2048", "SIGN_VERIFY")]
+    caller = make_caller(server, iam, names("signer"), path=names.path)
+    statement = allow("kms:Sign", arn_of(key_id))
+    statement["Condition"] = {
+        "StringEquals": {"kms:SigningAlgorithm": "RSASSA_PSS_SHA_256", "kms:MessageType": "RAW"}
+    }
+    iam.put_user_policy(
+        UserName=caller.name, PolicyName="sign", PolicyDocument=policy_doc(statement)
+    )
+    client = caller.client("kms")
+    signed = client.sign(KeyId=key_id, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")
+    assert signed["KeyId"] == arn_of(key_id)
+    with raises_aws("AccessDeniedException"):
+        client.sign(KeyId=key_id, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_384")
+    with raises_aws("AccessDeniedException"):
+        client.sign(
+            KeyId=key_id,
+            Message=hashlib.sha256(b"m").digest(),
+            MessageType="DIGEST",
+            SigningAlgorithm="RSASSA_PSS_SHA_256",
+        )
+    with raises_aws("AccessDeniedException"):
+        client.get_public_key(KeyId=key_id)
+    with raises_aws("AccessDeniedException"):
+        client.verify(
+            KeyId=key_id,
+            Message=b"m",
+            Signature=signed["Signature"],
+            SigningAlgorithm="RSASSA_PSS_SHA_256",
+        )
+
+
+def test_data_key_pair_recipient_is_unsupported(kms, symmetric):
+    with raises_aws("UnsupportedOperationException", 400):
+        kms.generate_data_key_pair(
+            KeyId=symmetric,
+            KeyPairSpec="ECC_NIST_P256",
+            Recipient={
+                "KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256",
+                "AttestationDocument": b"\x00" * 16,
+            },
+        )
 
 
 # --- aws CLI --------------------------------------------------------------------------------

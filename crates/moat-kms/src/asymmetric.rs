@@ -12,7 +12,7 @@ use crate::crypto::{
     self, CryptoError, DataKeyPairSpec, EncryptionAlgorithm, KeyAgreementAlgorithm, KeySpec,
     KeyUsage, MacAlgorithm, Material, MessageType, SigningAlgorithm,
 };
-use crate::keys::{self, KeyRecord};
+use crate::keys::KeyRecord;
 use crate::symmetric::{current_material, refuse_recipient, usable_key};
 use crate::{ciphertext, Call, Kms, KmsError};
 
@@ -26,10 +26,10 @@ fn spec_and_usage(key: &KeyRecord) -> Result<(KeySpec, KeyUsage), KmsError> {
     Ok((spec, usage))
 }
 
-/// The key's current material, for crypto.
+/// The key's current material, for crypto: a copy of the cached bytes, zeroized on drop.
 fn key_material(kms: &Kms, key: &KeyRecord) -> Result<Material, KmsError> {
     let (_, material) = current_material(kms, key)?;
-    Ok(Material::from_stored(material))
+    Ok(Material::from_stored(Zeroizing::new(material.to_vec())))
 }
 
 fn incompatible(algorithm: &str, spec: KeySpec) -> KmsError {
@@ -176,15 +176,10 @@ pub fn get_public_key(
     input: &crate::GetPublicKeyRequest,
 ) -> Result<crate::GetPublicKeyResponse, KmsError> {
     crate::grants::check_tokens(input.grant_tokens.as_deref())?;
-    let (key, _) = kms.store().read(|tx| {
-        keys::resolve(
-            tx,
-            &input.key_id,
-            &call.account(),
-            kms.region(),
-            call.now_ms(),
-        )
-    })?;
+    let key = kms
+        .resolve(&call.account(), &input.key_id, call.now_ms())?
+        .key
+        .clone();
     key.usable()?;
     let (spec, usage) = spec_and_usage(&key)?;
     if !spec.is_asymmetric() {
@@ -635,10 +630,11 @@ mod tests {
             now: OffsetDateTime::now_utc(),
         };
         let rsa = create(&kms, &call, "RSA_2048", "ENCRYPT_DECRYPT");
-        let (record, _) = kms
-            .store()
-            .read(|tx| keys::resolve(tx, &rsa, "111122223333", "us-east-1", call.now_ms()))
-            .unwrap();
+        let record = kms
+            .resolve("111122223333", &rsa, call.now_ms())
+            .unwrap()
+            .key
+            .clone();
         let blob = encrypt(&kms, &record, "RSAES_OAEP_SHA_256", b"secret").unwrap();
         assert_eq!(blob.len(), 256);
         assert_eq!(

@@ -47,7 +47,8 @@ pub fn wire_path_segment(member: &str) -> String {
 }
 
 fn describe(value: &Value, shape: &Shape) -> String {
-    if shape.sensitive {
+    // A blob's base64 text is not what the caller sent; AWS does not echo blobs either.
+    if shape.sensitive || matches!(shape.kind, ShapeKind::Blob) {
         return "Value".to_owned();
     }
     match value {
@@ -126,7 +127,10 @@ pub fn validate(
                 }
             }
         }
-        (ShapeKind::Blob, Value::String(_)) => {}
+        // Blob constraints are on the bytes, not on their base64 text.
+        (ShapeKind::Blob, Value::String(b64)) => {
+            check_length(shape, value, base64_decoded_len(b64), path, errors);
+        }
         (ShapeKind::Integer | ShapeKind::Long, Value::Number(n)) => {
             if let Some(v) = n.as_i64() {
                 if let Some(min) = shape.min {
@@ -145,6 +149,13 @@ pub fn validate(
         }
         _ => {}
     }
+}
+
+/// The byte length of base64 text without decoding it: three bytes per four characters, less
+/// the padding. Malformed text is left to the decoder to refuse.
+fn base64_decoded_len(text: &str) -> usize {
+    let text = text.trim_end_matches('=');
+    text.len() / 4 * 3 + (text.len() % 4).saturating_sub(1)
 }
 
 fn check_length(

@@ -181,6 +181,27 @@ fn json_protocol_decodes_validates_and_encodes() {
     );
 }
 
+#[test]
+fn blob_lengths_count_bytes_not_base64() {
+    use base64::Engine as _;
+    let request = |message: &[u8]| {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(message);
+        let body = json!({"KeyId": "k", "SigningAlgorithm": "ECDSA_SHA_256", "Message": b64});
+        json::decode_input(kms(), "SignRequest", body.to_string().as_bytes())
+    };
+    for n in [1, 2, 3, 4095, 4096] {
+        assert!(request(&vec![7u8; n]).is_ok(), "{n} bytes");
+    }
+    for n in [0, 4097, 4098, 4099, 6000] {
+        match request(&vec![7u8; n]) {
+            Err(json::JsonInputError::Validation(e)) => {
+                assert!(e.message().contains("Value at 'message' failed"), "{e}");
+            }
+            other => panic!("{n} bytes: {other:?}"),
+        }
+    }
+}
+
 proptest! {
     #[test]
     fn query_decoding_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512), op in 0usize..400) {

@@ -292,10 +292,14 @@ def test_wrong_region_in_scope(server):
 
 
 def test_wrong_service_in_scope(server):
-    for service in ("ec2", "sts", "kms", "nosuchservice"):
+    for service in ("ec2", "sts", "nosuchservice"):
         resp = server.raw({"Action": "ListUsers", "Version": V}, service=service)
         err = assert_xml_error(resp)
         assert err["Code"] in {"SignatureDoesNotMatch", "InvalidAction", "UnknownOperationException"}, (service, err)
+    # KMS speaks JSON 1.1: a query-protocol request scoped to it gets a JSON error.
+    resp = server.raw({"Action": "ListUsers", "Version": V}, service="kms")
+    assert 400 <= resp.status_code < 500, resp.text
+    assert resp.json()["__type"] in {"UnknownOperationException", "SerializationException"}, resp.text
 
 
 def test_stale_signature(server):

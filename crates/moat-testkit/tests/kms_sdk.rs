@@ -12,7 +12,7 @@
 use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::DataKeySpec;
+use aws_sdk_kms::types::{DataKeySpec, KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
 use aws_sdk_kms::Client;
 use moat_testkit::{TestServer, REGION, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY};
 
@@ -98,5 +98,47 @@ async fn envelope_encryption_through_the_sdk() {
         .await
         .unwrap();
     assert_eq!(round.plaintext.unwrap().as_ref(), b"hello from rust");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn signing_through_the_sdk() {
+    let server = TestServer::start().await.unwrap();
+    let kms = root(&server);
+    let key = kms
+        .create_key()
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    let signed = kms
+        .sign()
+        .key_id(key.key_id())
+        .message(Blob::new(b"release-1.2.3".to_vec()))
+        .message_type(MessageType::Raw)
+        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .send()
+        .await
+        .unwrap();
+    let verified = kms
+        .verify()
+        .key_id(key.key_id())
+        .message(Blob::new(b"release-1.2.3".to_vec()))
+        .signature(signed.signature.unwrap())
+        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .send()
+        .await
+        .unwrap();
+    assert!(verified.signature_valid);
+    let public = kms
+        .get_public_key()
+        .key_id(key.key_id())
+        .send()
+        .await
+        .unwrap();
+    assert!(public.public_key.is_some_and(|k| !k.as_ref().is_empty()));
     server.stop().await;
 }

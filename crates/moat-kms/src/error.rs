@@ -125,6 +125,7 @@ impl AwsError for KmsError {
     fn http_status(&self) -> u16 {
         match self {
             KmsError::Store(_) | KmsError::Internal(_) => 500,
+            KmsError::DryRun => 412,
             _ => 400,
         }
     }

@@ -126,7 +126,13 @@ pub fn validate(
                 }
             }
         }
-        (ShapeKind::Blob, Value::String(_)) => {}
+        (ShapeKind::Blob, Value::String(s)) => {
+            // The limits are on the bytes, not on their base64; a string that is not base64
+            // is the decoder's to refuse.
+            if let Some(len) = decoded_len(s) {
+                check_length(shape, value, len, path, errors);
+            }
+        }
         (ShapeKind::Integer | ShapeKind::Long, Value::Number(n)) => {
             if let Some(v) = n.as_i64() {
                 if let Some(min) = shape.min {
@@ -145,6 +151,15 @@ pub fn validate(
         }
         _ => {}
     }
+}
+
+/// The length of what a standard base64 string decodes to, if it is one.
+fn decoded_len(s: &str) -> Option<usize> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(s.as_bytes())
+        .ok()
+        .map(|b| b.len())
 }
 
 fn check_length(

@@ -106,6 +106,11 @@ fn parse_spec(input: &crate::CreateKeyRequest) -> Result<KeySpec, KmsError> {
     })
 }
 
+/// A custom key store a request names: Moat has none.
+pub fn custom_key_store_not_found(id: &str) -> KmsError {
+    KmsError::CustomKeyStoreNotFound(format!("Custom key store '{id}' does not exist."))
+}
+
 /// `CreateKey`.
 pub fn create_key(
     kms: &Kms,
@@ -123,6 +128,9 @@ pub fn create_key(
             spec.as_str()
         )));
     }
+    if let Some(id) = &input.custom_key_store_id {
+        return Err(custom_key_store_not_found(id));
+    }
     let origin = input.origin.as_deref().unwrap_or("AWS_KMS");
     match origin {
         "AWS_KMS" | "EXTERNAL" => {}
@@ -132,7 +140,7 @@ pub fn create_key(
             )))
         }
     }
-    if input.custom_key_store_id.is_some() || input.xks_key_id.is_some() {
+    if input.xks_key_id.is_some() {
         return Err(KmsError::UnsupportedOperation(
             "Custom key stores are not supported by Moat.".to_owned(),
         ));

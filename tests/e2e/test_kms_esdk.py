@@ -12,7 +12,8 @@ import aws_encryption_sdk
 import botocore.session
 import pytest
 from aws_encryption_sdk import CommitmentPolicy
-from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
+from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError, DecryptKeyError
+from cryptography.exceptions import InvalidSignature, InvalidTag
 
 from support import REGION
 
@@ -111,19 +112,30 @@ def test_a_strict_provider_for_another_key_cannot_decrypt(server, botocore_sessi
 
 def test_tampered_messages_do_not_decrypt(botocore_session, esdk, key_arn):
     plaintext = os.urandom(FRAME * 2 + 7)
-    ciphertext, _ = esdk.encrypt(
+    ciphertext, header = esdk.encrypt(
         source=plaintext,
         key_provider=provider(botocore_session, key_arn),
         encryption_context={"purpose": "tamper"},
         frame_length=FRAME,
     )
     mkp = provider(botocore_session, key_arn)
-    # A byte of a frame's body, the last byte (the signature) and a byte of the header.
-    for index in (len(ciphertext) // 2, len(ciphertext) - 1, 40):
+    # A byte of a frame's body (its GCM tag fails), the last byte (the signature fails) and a
+    # byte of the header (its serialization or authentication fails).
+    for index, expected in (
+        (len(ciphertext) // 2, InvalidTag),
+        (len(ciphertext) - 1, InvalidSignature),
+        (40, AWSEncryptionSDKClientError),
+    ):
         tampered = bytearray(ciphertext)
         tampered[index] ^= 0x01
-        with pytest.raises(Exception) as info:
+        with pytest.raises(expected):
             esdk.decrypt(source=bytes(tampered), key_provider=mkp)
-        assert not isinstance(info.value, (AssertionError, KeyboardInterrupt))
+    # The encrypted data key itself: Moat's Decrypt refuses it, so no master key can open it.
+    [edk] = header.encrypted_data_keys
+    at = ciphertext.index(edk.encrypted_data_key) + len(edk.encrypted_data_key) // 2
+    tampered = bytearray(ciphertext)
+    tampered[at] ^= 0x01
+    with pytest.raises(DecryptKeyError):
+        esdk.decrypt(source=bytes(tampered), key_provider=mkp)
     got, _ = esdk.decrypt(source=ciphertext, key_provider=mkp)
     assert got == plaintext

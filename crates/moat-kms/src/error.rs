@@ -49,6 +49,9 @@ pub enum KmsError {
     LimitExceeded(String),
     #[error("{0}")]
     UnsupportedOperation(String),
+    /// Moat has no custom key stores, so every one a request names is missing.
+    #[error("{0}")]
+    CustomKeyStoreNotFound(String),
     #[error("{0}")]
     Tag(String),
     #[error("{0}")]
@@ -111,6 +114,7 @@ impl AwsError for KmsError {
             KmsError::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
             KmsError::LimitExceeded(_) => "LimitExceededException",
             KmsError::UnsupportedOperation(_) => "UnsupportedOperationException",
+            KmsError::CustomKeyStoreNotFound(_) => "CustomKeyStoreNotFoundException",
             KmsError::Tag(_) => "TagException",
             KmsError::InvalidImportToken(_) => "InvalidImportTokenException",
             KmsError::ExpiredImportToken(_) => "ExpiredImportTokenException",
@@ -125,6 +129,7 @@ impl AwsError for KmsError {
     fn http_status(&self) -> u16 {
         match self {
             KmsError::Store(_) | KmsError::Internal(_) => 500,
+            KmsError::DryRun => 412,
             _ => 400,
         }
     }

@@ -106,6 +106,11 @@ fn parse_spec(input: &crate::CreateKeyRequest) -> Result<KeySpec, KmsError> {
     })
 }
 
+/// A custom key store a request names: Moat has none.
+pub fn custom_key_store_not_found(id: &str) -> KmsError {
+    KmsError::CustomKeyStoreNotFound(format!("Custom key store '{id}' does not exist."))
+}
+
 /// `CreateKey`.
 pub fn create_key(
     kms: &Kms,
@@ -123,6 +128,9 @@ pub fn create_key(
             spec.as_str()
         )));
     }
+    if let Some(id) = &input.custom_key_store_id {
+        return Err(custom_key_store_not_found(id));
+    }
     let origin = input.origin.as_deref().unwrap_or("AWS_KMS");
     match origin {
         "AWS_KMS" | "EXTERNAL" => {}
@@ -132,7 +140,7 @@ pub fn create_key(
             )))
         }
     }
-    if input.custom_key_store_id.is_some() || input.xks_key_id.is_some() {
+    if input.xks_key_id.is_some() {
         return Err(KmsError::UnsupportedOperation(
             "Custom key stores are not supported by Moat.".to_owned(),
         ));
@@ -642,6 +650,23 @@ fn alias_target(
     Ok(key)
 }
 
+/// An alias as requests see it: one whose key is past its deletion date went with the key,
+/// whether or not the sweep has removed its record yet.
+fn live_alias(
+    tx: &impl Reader,
+    account: &str,
+    name: &str,
+    now_ms: i64,
+) -> Result<Option<AliasRecord>, KmsError> {
+    let Some(alias) = tx.get::<AliasRecord>(account, name)? else {
+        return Ok(None);
+    };
+    let live = tx
+        .get::<KeyRecord>(account, &alias.target_key_id)?
+        .is_some_and(|k| !k.is_deleted_at(now_ms));
+    Ok(live.then_some(alias))
+}
+
 /// `CreateAlias`.
 pub fn create_alias(
     kms: &Kms,
@@ -652,10 +677,7 @@ pub fn create_alias(
     let account = call.account();
     kms.store().write(|tx| {
         let key = alias_target(kms, tx, call, &input.target_key_id)?;
-        if tx
-            .get::<AliasRecord>(&account, &input.alias_name)?
-            .is_some()
-        {
+        if live_alias(tx, &account, &input.alias_name, call.now_ms())?.is_some() {
             return Err(KmsError::AlreadyExists(format!(
                 "An alias with the name {} already exists",
                 alias_arn(kms.region(), &account, &input.alias_name)
@@ -684,7 +706,7 @@ pub fn update_alias(
 ) -> Result<(), KmsError> {
     let account = call.account();
     kms.store().write(|tx| {
-        let Some(mut alias) = tx.get::<AliasRecord>(&account, &input.alias_name)? else {
+        let Some(mut alias) = live_alias(tx, &account, &input.alias_name, call.now_ms())? else {
             return Err(KmsError::NotFound(format!(
                 "Alias {} is not found.",
                 alias_arn(kms.region(), &account, &input.alias_name)
@@ -715,12 +737,13 @@ pub fn delete_alias(
 ) -> Result<(), KmsError> {
     let account = call.account();
     kms.store().write(|tx| {
-        if !tx.delete::<AliasRecord>(&account, &input.alias_name)? {
+        if live_alias(tx, &account, &input.alias_name, call.now_ms())?.is_none() {
             return Err(KmsError::NotFound(format!(
                 "Alias {} is not found.",
                 alias_arn(kms.region(), &account, &input.alias_name)
             )));
         }
+        tx.delete::<AliasRecord>(&account, &input.alias_name)?;
         Ok(())
     })
 }
@@ -746,10 +769,24 @@ pub fn list_aliases(
             }
             None => None,
         };
-        let mut page =
-            tx.scan::<AliasRecord>(&account, "", after.as_deref(), limit + 1, &mut |_, a| {
+        let now_ms = call.now_ms();
+        let candidates =
+            tx.scan::<AliasRecord>(&account, "", after.as_deref(), usize::MAX, &mut |_, a| {
                 only.as_ref().is_none_or(|k| *k == a.target_key_id)
             })?;
+        // Aliases of keys past their deletion date are gone with them.
+        let mut page = Vec::new();
+        for (name, alias) in candidates {
+            if page.len() > limit {
+                break;
+            }
+            let live = tx
+                .get::<KeyRecord>(&account, &alias.target_key_id)?
+                .is_some_and(|k| !k.is_deleted_at(now_ms));
+            if live {
+                page.push((name, alias));
+            }
+        }
         let truncated = page.len() > limit;
         page.truncate(limit);
         Ok::<_, KmsError>((page, truncated))
@@ -771,4 +808,139 @@ pub fn list_aliases(
         ),
         truncated: Some(truncated),
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::sync::Arc;
+
+    use moat_store::{RootKey, Store};
+    use moat_types::{ManualClock, Principal, PrincipalKind};
+    use time::{Duration, OffsetDateTime};
+
+    use super::*;
+    use crate::{Request, Response};
+
+    fn root() -> Principal {
+        Principal::long_term(
+            "111122223333".parse().unwrap(),
+            PrincipalKind::Root,
+            "arn:aws:iam::111122223333:root".into(),
+            "111122223333".into(),
+            "AKIAEXAMPLE".into(),
+        )
+    }
+
+    #[test]
+    fn the_sweep_deletes_a_key_and_its_aliases_only_when_due() {
+        let start = OffsetDateTime::now_utc();
+        let clock = Arc::new(ManualClock::new(start));
+        let store = Store::open_in_memory(RootKey::from_bytes(&[7u8; 32]).unwrap()).unwrap();
+        let kms = Kms::new(store, "us-east-1", clock.clone());
+        let principal = root();
+        let run = |request: Request, now: OffsetDateTime| {
+            kms.execute(
+                Kms::prepare(request),
+                &Call {
+                    principal: &principal,
+                    now,
+                },
+            )
+        };
+        let create = |now| match run(Request::CreateKey(Default::default()), now).unwrap() {
+            Response::CreateKey(r) => r.key_metadata.unwrap().key_id,
+            _ => panic!("not a CreateKey response"),
+        };
+        let doomed = create(start);
+        let kept = create(start);
+        run(
+            Request::CreateAlias(crate::CreateAliasRequest {
+                alias_name: "alias/doomed".into(),
+                target_key_id: doomed.clone(),
+            }),
+            start,
+        )
+        .unwrap();
+        run(
+            Request::ScheduleKeyDeletion(crate::ScheduleKeyDeletionRequest {
+                key_id: doomed.clone(),
+                pending_window_in_days: Some(7),
+            }),
+            start,
+        )
+        .unwrap();
+
+        let account = "111122223333";
+        let exists = |id: &str| {
+            kms.store()
+                .read(|tx| tx.get::<KeyRecord>(account, id))
+                .unwrap()
+                .is_some()
+        };
+        let alias_exists = || {
+            kms.store()
+                .read(|tx| tx.get::<AliasRecord>(account, "alias/doomed"))
+                .unwrap()
+                .is_some()
+        };
+        assert_eq!(kms.maintain(start + Duration::days(6)).unwrap(), 0);
+        assert!(exists(&doomed) && alias_exists());
+        assert_eq!(kms.maintain(start + Duration::days(7)).unwrap(), 1);
+        assert!(!exists(&doomed), "the due key is deleted");
+        assert!(!alias_exists(), "its alias with it");
+        assert!(exists(&kept), "the other key stays");
+        // Its due entry went with it: nothing more to do.
+        assert_eq!(kms.maintain(start + Duration::days(8)).unwrap(), 0);
+        let due = kms
+            .store()
+            .read(|tx| due_entries(tx, "delete", i64::MAX))
+            .unwrap();
+        assert!(due.is_empty(), "{due:?}");
+    }
+
+    #[test]
+    fn a_cancelled_deletion_is_not_swept() {
+        let start = OffsetDateTime::now_utc();
+        let clock = Arc::new(ManualClock::new(start));
+        let store = Store::open_in_memory(RootKey::from_bytes(&[7u8; 32]).unwrap()).unwrap();
+        let kms = Kms::new(store, "us-east-1", clock);
+        let principal = root();
+        let call = Call {
+            principal: &principal,
+            now: start,
+        };
+        let id = match kms
+            .execute(Kms::prepare(Request::CreateKey(Default::default())), &call)
+            .unwrap()
+        {
+            Response::CreateKey(r) => r.key_metadata.unwrap().key_id,
+            _ => panic!("not a CreateKey response"),
+        };
+        let key_id = id.clone();
+        kms.execute(
+            Kms::prepare(Request::ScheduleKeyDeletion(
+                crate::ScheduleKeyDeletionRequest {
+                    key_id,
+                    pending_window_in_days: None,
+                },
+            )),
+            &call,
+        )
+        .unwrap();
+        kms.execute(
+            Kms::prepare(Request::CancelKeyDeletion(
+                crate::CancelKeyDeletionRequest { key_id: id.clone() },
+            )),
+            &call,
+        )
+        .unwrap();
+        assert_eq!(kms.maintain(start + Duration::days(31)).unwrap(), 0);
+        let key = kms
+            .store()
+            .read(|tx| tx.get::<KeyRecord>("111122223333", &id))
+            .unwrap()
+            .unwrap();
+        assert_eq!(key.state, KeyState::Disabled);
+    }
 }

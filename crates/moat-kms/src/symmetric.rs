@@ -413,10 +413,8 @@ pub fn generate_random(
     input: &crate::GenerateRandomRequest,
 ) -> Result<crate::GenerateRandomResponse, KmsError> {
     refuse_recipient(input.recipient.as_ref())?;
-    if input.custom_key_store_id.is_some() {
-        return Err(KmsError::UnsupportedOperation(
-            "Custom key stores are not supported by Moat.".to_owned(),
-        ));
+    if let Some(id) = &input.custom_key_store_id {
+        return Err(crate::manage::custom_key_store_not_found(id));
     }
     let n = input.number_of_bytes.ok_or_else(|| {
         KmsError::Validation(

@@ -148,6 +148,11 @@ pub async fn handle(state: std::sync::Arc<State>, req: Incoming) -> Reply {
                 Some(s) => s.model().protocol == Protocol::Json,
                 None => is_json,
             };
+            // KMS answers AccessDeniedException with 400, as all its client errors.
+            let status = match service.as_deref() {
+                Some(s) if s.signing_name() == "kms" && e.code == "AccessDenied" => 400,
+                _ => e.http_status,
+            };
             let (body, content_type) = if json {
                 let code = json_code(&e.code);
                 (
@@ -170,7 +175,7 @@ pub async fn handle(state: std::sync::Arc<State>, req: Incoming) -> Reply {
                 )
             };
             Reply {
-                status: StatusCode::from_u16(e.http_status).unwrap_or(StatusCode::BAD_REQUEST),
+                status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
                 content_type,
                 body,
                 request_id,

@@ -196,6 +196,27 @@ pub fn signed_json(
     access_key_id: &str,
     secret: &str,
 ) -> std::io::Result<(u16, String)> {
+    signed_json_at(
+        addr,
+        service,
+        target,
+        body,
+        access_key_id,
+        secret,
+        time::OffsetDateTime::now_utc(),
+    )
+}
+
+/// [`signed_json`] signed as of `time`: for servers on an injected clock.
+pub fn signed_json_at(
+    addr: SocketAddr,
+    service: &str,
+    target: &str,
+    body: &str,
+    access_key_id: &str,
+    secret: &str,
+    time: time::OffsetDateTime,
+) -> std::io::Result<(u16, String)> {
     let mut headers = http::HeaderMap::new();
     let host = addr.to_string();
     headers.insert(
@@ -216,7 +237,7 @@ pub fn signed_json(
         session_token: None,
         region: REGION,
         service,
-        time: time::OffsetDateTime::now_utc(),
+        time,
         payload: moat_sigv4::PayloadSigning::Hash,
     };
     moat_sigv4::sign_request("POST", "/", "", &mut headers, body.as_bytes(), &signing)

@@ -100,7 +100,19 @@ fn convert_in(model: &ServiceModel, shape: &Shape, value: Value) -> Result<Value
             }
             Ok(Value::Object(out))
         }
-        (ShapeKind::String { .. } | ShapeKind::Blob, v @ Value::String(_)) => Ok(v),
+        (ShapeKind::Blob, Value::String(s)) => {
+            use base64::Engine as _;
+            if base64::engine::general_purpose::STANDARD
+                .decode(s.as_bytes())
+                .is_err()
+            {
+                return Err(JsonInputError::Serialization(
+                    "Base64 encoded value is invalid".to_owned(),
+                ));
+            }
+            Ok(Value::String(s))
+        }
+        (ShapeKind::String { .. }, v @ Value::String(_)) => Ok(v),
         (ShapeKind::Boolean, v @ Value::Bool(_)) => Ok(v),
         (
             ShapeKind::Integer | ShapeKind::Long | ShapeKind::Double | ShapeKind::Float,

@@ -202,6 +202,40 @@ fn blob_lengths_count_bytes_not_base64() {
     }
 }
 
+#[test]
+fn blob_limits_count_decoded_bytes_and_bad_base64_is_a_serialization_error() {
+    use base64::Engine as _;
+    let b64 = |n: usize| base64::engine::general_purpose::STANDARD.encode(vec![7u8; n]);
+    let body = |n: usize| format!(r#"{{"KeyId":"alias/x","Plaintext":"{}"}}"#, b64(n));
+    // 4096 bytes are 5464 characters of base64: the limit is on the bytes.
+    assert!(json::decode_input(kms(), "EncryptRequest", body(4096).as_bytes()).is_ok());
+    match json::decode_input(kms(), "EncryptRequest", body(4097).as_bytes()) {
+        Err(json::JsonInputError::Validation(e)) => assert_eq!(
+            e.message(),
+            "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: \
+             Member must have length less than or equal to 4096"
+        ),
+        other => panic!("{other:?}"),
+    }
+    match json::decode_input(kms(), "EncryptRequest", body(0).as_bytes()) {
+        Err(json::JsonInputError::Validation(e)) => assert!(
+            e.message()
+                .contains("Member must have length greater than or equal to 1"),
+            "{}",
+            e.message()
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        json::decode_input(
+            kms(),
+            "DecryptRequest",
+            br#"{"CiphertextBlob":"not base64!"}"#
+        ),
+        Err(json::JsonInputError::Serialization(_))
+    ));
+}
+
 proptest! {
     #[test]
     fn query_decoding_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512), op in 0usize..400) {

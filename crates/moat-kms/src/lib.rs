@@ -714,14 +714,24 @@ impl Kms {
                 self.resolve(&header.account, &header.key_id, now_ms)?
             }
         };
-        self.key_target(principal, prepared, &cached, keys)
+        self.key_target(
+            principal,
+            prepared,
+            prepared.action,
+            prepared.context.as_ref(),
+            &cached,
+            keys,
+        )
     }
 
-    /// The target of an action on one key.
+    /// The target of `action` on one key; `context` is the encryption context a grant's
+    /// constraints are checked against.
     fn key_target(
         &self,
         principal: &Principal,
         prepared: &Prepared,
+        action: &str,
+        context: Option<&BTreeMap<String, String>>,
         cached: &CachedKey,
         mut keys: Vec<(String, ContextValue)>,
     ) -> Result<Target, KmsError> {
@@ -756,13 +766,12 @@ impl Kms {
                 ContextValue::from(cached.aliases.clone()),
             ));
         }
-        let grant = grants::grant_allowing(
-            &self.store,
-            key,
-            principal,
-            prepared.operation,
-            prepared.context.as_ref(),
-        )?;
+        let grant = match &prepared.request {
+            Request::CreateGrant(i) => {
+                grants::grant_allowing_create(&self.store, key, principal, i)?
+            }
+            _ => grants::grant_allowing(&self.store, key, principal, action, context)?,
+        };
         Ok(Target {
             arn: key.arn.clone(),
             keys,
@@ -797,19 +806,15 @@ impl Kms {
                 }
                 AlsoKey::Key(raw) => {
                     let cached = self.resolve(&account, raw, now_ms)?;
-                    if also.action == "kms:ReEncryptTo" {
-                        keys.extend(
-                            Keys::default()
-                                .context(match &prepared.request {
-                                    Request::ReEncrypt(i) => {
-                                        i.destination_encryption_context.as_ref()
-                                    }
-                                    _ => None,
-                                })
-                                .0,
-                        );
-                    }
-                    let target = self.key_target(principal, prepared, &cached, keys)?;
+                    let context = match &prepared.request {
+                        Request::ReEncrypt(i) if also.action == "kms:ReEncryptTo" => {
+                            i.destination_encryption_context.as_ref()
+                        }
+                        _ => None,
+                    };
+                    keys.extend(Keys::default().context(context).0);
+                    let target =
+                        self.key_target(principal, prepared, also.action, context, &cached, keys)?;
                     out.push((also.action, target));
                 }
             }

@@ -19,6 +19,9 @@ use crate::keys::{from_millis, KeyRecord, KeyState};
 use crate::manage::{decode_marker, encode_marker, load, page_limit};
 use crate::{Call, Keys, Kms, KmsError};
 
+/// An encryption context or a constraint's pairs.
+type Context = BTreeMap<String, String>;
+
 /// A grant as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GrantRecord {
@@ -296,12 +299,7 @@ fn first_grant(
 }
 
 /// The constraints of a CreateGrant request, an empty map meaning none.
-fn constraints_of(
-    request: &crate::CreateGrantRequest,
-) -> (
-    Option<BTreeMap<String, String>>,
-    Option<BTreeMap<String, String>>,
-) {
+fn constraints_of(request: &crate::CreateGrantRequest) -> (Option<Context>, Option<Context>) {
     let Some(c) = &request.constraints else {
         return (None, None);
     };
@@ -750,4 +748,598 @@ pub fn retire(
         tx.delete::<GrantRecord>(&account, &k)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use std::sync::Arc;
+
+    use moat_store::RootKey;
+    use moat_types::{AccountId, PrincipalKind, SystemClock};
+
+    use super::*;
+
+    const ACCOUNT: &str = "111122223333";
+
+    fn kms() -> Kms {
+        let store = Store::open_in_memory(RootKey::from_bytes(&[7u8; 32]).unwrap()).unwrap();
+        Kms::new(store, "us-east-1", Arc::new(SystemClock))
+    }
+
+    fn account() -> AccountId {
+        ACCOUNT.parse().unwrap()
+    }
+
+    fn root() -> Principal {
+        Principal::long_term(
+            account(),
+            PrincipalKind::Root,
+            format!("arn:aws:iam::{ACCOUNT}:root"),
+            ACCOUNT.into(),
+            "AKIAROOT".into(),
+        )
+    }
+
+    fn user(name: &str) -> Principal {
+        Principal::long_term(
+            account(),
+            PrincipalKind::User {
+                name: name.into(),
+                path: "/".into(),
+            },
+            format!("arn:aws:iam::{ACCOUNT}:user/{name}"),
+            format!("AIDA{name}"),
+            "AKIAUSER".into(),
+        )
+    }
+
+    fn session(role: &str, name: &str) -> Principal {
+        Principal::long_term(
+            account(),
+            PrincipalKind::AssumedRole {
+                role_name: role.into(),
+                role_path: "/app/".into(),
+                role_id: "AROAEXAMPLE".into(),
+                session_name: name.into(),
+            },
+            format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{name}"),
+            format!("AROAEXAMPLE:{name}"),
+            "ASIAEXAMPLE".into(),
+        )
+    }
+
+    fn call(p: &Principal) -> Call<'_> {
+        Call {
+            principal: p,
+            now: time::OffsetDateTime::now_utc(),
+        }
+    }
+
+    fn key(kms: &Kms, spec: &str, usage: &str) -> KeyRecord {
+        let p = root();
+        let out = crate::manage::create_key(
+            kms,
+            &call(&p),
+            crate::CreateKeyRequest {
+                key_spec: Some(spec.into()),
+                key_usage: Some(usage.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let id = out.key_metadata.unwrap().key_id;
+        kms.store()
+            .read(|tx| tx.get::<KeyRecord>(ACCOUNT, &id))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn symmetric(kms: &Kms) -> KeyRecord {
+        key(kms, "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
+    }
+
+    fn request(key: &KeyRecord, grantee: &str, ops: &[&str]) -> crate::CreateGrantRequest {
+        crate::CreateGrantRequest {
+            key_id: key.key_id.clone(),
+            grantee_principal: grantee.into(),
+            operations: ops.iter().map(|o| (*o).to_owned()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn ctx(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_grant_allows_its_grantee_its_operations() {
+        let kms = kms();
+        let k = symmetric(&kms);
+        let alice = user("alice");
+        let bob = user("bob");
+        let r = root();
+        let out = create(&kms, &call(&r), request(&k, &alice.arn, &["Encrypt"])).unwrap();
+        let id = out.grant_id.unwrap();
+        assert_eq!(id.len(), 64);
+        assert!(id.bytes().all(|c| c.is_ascii_hexdigit()));
+        let allowed =
+            |p: &Principal, action: &str| grant_allowing(kms.store(), &k, p, action, None).unwrap();
+        assert_eq!(allowed(&alice, "kms:Encrypt"), Some(id.clone()));
+        assert_eq!(allowed(&alice, "kms:Decrypt"), None);
+        assert_eq!(allowed(&bob, "kms:Encrypt"), None);
+        let other = symmetric(&kms);
+        assert_eq!(
+            grant_allowing(kms.store(), &other, &alice, "kms:Encrypt", None).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn role_grants_cover_its_sessions_and_session_grants_one_session() {
+        let kms = kms();
+        let k = symmetric(&kms);
+        let r = root();
+        let one = session("worker", "one");
+        let two = session("worker", "two");
+        let role_arn = one.role_arn().unwrap();
+        assert_eq!(role_arn, format!("arn:aws:iam::{ACCOUNT}:role/app/worker"));
+        create(&kms, &call(&r), request(&k, &role_arn, &["Decrypt"])).unwrap();
+        create(&kms, &call(&r), request(&k, &one.arn, &["Encrypt"])).unwrap();
+        let allowed = |p: &Principal, action: &str| {
+            grant_allowing(kms.store(), &k, p, action, None)
+                .unwrap()
+                .is_some()
+        };
+        assert!(allowed(&one, "kms:Decrypt"));
+        assert!(allowed(&two, "kms:Decrypt"));
+        assert!(allowed(&one, "kms:Encrypt"));
+        assert!(!allowed(&two, "kms:Encrypt"));
+    }
+
+    #[test]
+    fn constraints_check_the_request_context() {
+        let kms = kms();
+        let k = symmetric(&kms);
+        let alice = user("alice");
+        let bob = user("bob");
+        let r = root();
+        let mut eq = request(&k, &alice.arn, &["Encrypt", "Decrypt", "DescribeKey"]);
+        eq.constraints = Some(crate::GrantConstraints {
+            encryption_context_equals: Some(ctx(&[("Dept", "IT")])),
+            encryption_context_subset: None,
+        });
+        create(&kms, &call(&r), eq).unwrap();
+        let mut sub = request(&k, &bob.arn, &["Encrypt"]);
+        sub.constraints = Some(crate::GrantConstraints {
+            encryption_context_equals: None,
+            encryption_context_subset: Some(ctx(&[("dept", "IT")])),
+        });
+        create(&kms, &call(&r), sub).unwrap();
+        let allowed = |p: &Principal, action: &str, c: Option<&BTreeMap<String, String>>| {
+            grant_allowing(kms.store(), &k, p, action, c)
+                .unwrap()
+                .is_some()
+        };
+        let exact = ctx(&[("Dept", "IT")]);
+        let other_case_key = ctx(&[("DEPT", "IT")]);
+        let other_case_value = ctx(&[("Dept", "it")]);
+        let more = ctx(&[("Dept", "IT"), ("Project", "x")]);
+        // Equals: exactly these pairs, keys without case, values with it.
+        assert!(allowed(&alice, "kms:Encrypt", Some(&exact)));
+        assert!(allowed(&alice, "kms:Decrypt", Some(&other_case_key)));
+        assert!(!allowed(&alice, "kms:Encrypt", Some(&other_case_value)));
+        assert!(!allowed(&alice, "kms:Encrypt", Some(&more)));
+        assert!(!allowed(&alice, "kms:Encrypt", None));
+        // The constraint does not apply to DescribeKey.
+        assert!(allowed(&alice, "kms:DescribeKey", None));
+        // Subset: at least these pairs.
+        assert!(allowed(&bob, "kms:Encrypt", Some(&exact)));
+        assert!(allowed(&bob, "kms:Encrypt", Some(&more)));
+        assert!(!allowed(&bob, "kms:Encrypt", Some(&other_case_value)));
+        assert!(!allowed(&bob, "kms:Encrypt", None));
+    }
+
+    #[test]
+    fn create_grant_by_grant_needs_a_subset_as_strict() {
+        let kms = kms();
+        let k = symmetric(&kms);
+        let alice = user("alice");
+        let r = root();
+        let mut parent = request(&k, &alice.arn, &["CreateGrant", "Encrypt", "Decrypt"]);
+        parent.constraints = Some(crate::GrantConstraints {
+            encryption_context_equals: None,
+            encryption_context_subset: Some(ctx(&[("a", "1")])),
+        });
+        create(&kms, &call(&r), parent).unwrap();
+        let may = |ops: &[&str], eq: Option<&[(&str, &str)]>, sub: Option<&[(&str, &str)]>| {
+            let mut child = request(&k, "arn:aws:iam::111122223333:user/bob", ops);
+            child.constraints = Some(crate::GrantConstraints {
+                encryption_context_equals: eq.map(ctx),
+                encryption_context_subset: sub.map(ctx),
+            });
+            grant_allowing_create(kms.store(), &k, &alice, &child)
+                .unwrap()
+                .is_some()
+        };
+        assert!(may(&["Encrypt"], None, Some(&[("a", "1")])));
+        assert!(may(&["Encrypt"], None, Some(&[("A", "1"), ("b", "2")])));
+        assert!(may(&["Decrypt"], Some(&[("a", "1"), ("b", "2")]), None));
+        assert!(!may(&["Encrypt"], None, None));
+        assert!(!may(&["Encrypt"], None, Some(&[("b", "2")])));
+        assert!(!may(&["Encrypt"], Some(&[("b", "2")]), None));
+        assert!(!may(
+            &["Encrypt", "GenerateDataKey"],
+            None,
+            Some(&[("a", "1")])
+        ));
+        // Without CreateGrant in the grant, no grant may be created by it.
+        let bob = user("bob");
+        create(&kms, &call(&r), request(&k, &bob.arn, &["Encrypt"])).unwrap();
+        assert!(grant_allowing_create(
+            kms.store(),
+            &k,
+            &bob,
+            &request(&k, &alice.arn, &["Encrypt"])
+        )
+        .unwrap()
+        .is_none());
+    }
+
+    #[test]
+    fn create_grant_validates_as_aws() {
+        let kms = kms();
+        let k = symmetric(&kms);
+        let r = root();
+        let alice = "arn:aws:iam::111122223333:user/alice";
+        let fails = |req: crate::CreateGrantRequest| create(&kms, &call(&r), req).unwrap_err();
+        assert!(matches!(
+            fails(request(&k, alice, &["Sign"])),
+            KmsError::Validation(_)
+        ));
+        assert!(matches!(
+            fails(request(&k, alice, &["Frobnicate"])),
+            KmsError::Validation(_)
+        ));
+        assert!(matches!(
+            fails(request(&k, alice, &[])),
+            KmsError::Validation(_)
+        ));
+        for bad in [
+            "alice",
+            "arn:aws:iam::1111:user/alice",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::111122223333:group/devs",
+            "arn:aws:sts::111122223333:assumed-role/r",
+        ] {
+            assert!(
+                matches!(
+                    fails(request(&k, bad, &["Encrypt"])),
+                    KmsError::Validation(_)
+                ),
+                "{bad}"
+            );
+        }
+        let mut retiring = request(&k, alice, &["Encrypt"]);
+        retiring.retiring_principal = Some("nobody".into());
+        assert!(matches!(fails(retiring), KmsError::Validation(_)));
+        // Constraints only with operations that take an encryption context.
+        let hmac = key(&kms, "HMAC_256", "GENERATE_VERIFY_MAC");
+        let mut on_hmac = request(&hmac, alice, &["GenerateMac"]);
+        on_hmac.constraints = Some(crate::GrantConstraints {
+            encryption_context_equals: Some(ctx(&[("a", "1")])),
+            encryption_context_subset: None,
+        });
+        assert!(matches!(fails(on_hmac), KmsError::Validation(_)));
+        assert!(matches!(
+            fails(request(&hmac, alice, &["Encrypt"])),
+            KmsError::Validation(_)
+        ));
+        create(
+            &kms,
+            &call(&r),
+            request(&hmac, alice, &["GenerateMac", "VerifyMac"]),
+        )
+        .unwrap();
+        let mut too_many = request(&k, alice, &["Encrypt"]);
+        too_many.constraints = Some(crate::GrantConstraints {
+            encryption_context_equals: None,
+            encryption_context_subset: Some(
+                (0..9).map(|i| (format!("k{i}"), "v".to_owned())).collect(),
+            ),
+        });
+        assert!(matches!(fails(too_many), KmsError::Validation(_)));
+        // Disabled keys still take grants; keys pending deletion do not.
+        crate::manage::set_enabled(&kms, &call(&r), &k.key_id, false).unwrap();
+        create(&kms, &call(&r), request(&k, alice, &["Encrypt"])).unwrap();
+        crate::manage::schedule_deletion(
+            &kms,
+            &call(&r),
+            &crate::ScheduleKeyDeletionRequest {
+                key_id: k.key_id.clone(),
+                pending_window_in_days: Some(7),
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            fails(request(&k, alice, &["Encrypt"])),
+            KmsError::InvalidState(_)
+        ));
+    }
+
+    #[test]
+    fn a_name_makes_create_grant_idempotent() {
+        let kms = kms();
+        let k = symmetric(&kms);
+        let r = root();
+        let alice = "arn:aws:iam::111122223333:user/alice";
+        let mut first = request(&k, alice, &["Encrypt", "Decrypt"]);
+        first.name = Some("app-grant".into());
+        let a = create(&kms, &call(&r), first.clone()).unwrap();
+        let mut reordered = first.clone();
+        reordered.operations = vec!["Decrypt".into(), "Encrypt".into()];
+        let b = create(&kms, &call(&r), reordered).unwrap();
+        assert_eq!(a.grant_id, b.grant_id);
+        let mut changed = first.clone();
+        changed.operations = vec!["Encrypt".into()];
+        let c = create(&kms, &call(&r), changed).unwrap();
+        assert_ne!(a.grant_id, c.grant_id);
+        let mut bad = first;
+        bad.name = Some("no spaces".into());
+        assert!(matches!(
+            create(&kms, &call(&r), bad),
+            Err(KmsError::Validation(_))
+        ));
+    }
+
+    #[test]
+    fn tokens_are_ours_or_refused() {
+        let kms = kms();
+        let k = symmetric(&kms);
+        let r = root();
+        let out = create(
+            &kms,
+            &call(&r),
+            request(&k, "arn:aws:iam::111122223333:user/alice", &["Encrypt"]),
+        )
+        .unwrap();
+        let token = out.grant_token.unwrap();
+        check_tokens(&kms, Some(std::slice::from_ref(&token))).unwrap();
+        check_tokens(&kms, None).unwrap();
+        assert!(matches!(
+            check_tokens(&kms, Some(&["bogus".to_owned()])),
+            Err(KmsError::InvalidGrantToken(_))
+        ));
+        let mut forged = token.into_bytes();
+        let last = forged.len() - 2;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        assert!(matches!(
+            check_tokens(&kms, Some(&[String::from_utf8(forged).unwrap()])),
+            Err(KmsError::InvalidGrantToken(_))
+        ));
+        // Another Moat's tokens are not ours.
+        let elsewhere = Kms::new(
+            Store::open_in_memory(RootKey::from_bytes(&[8u8; 32]).unwrap()).unwrap(),
+            "us-east-1",
+            Arc::new(SystemClock),
+        );
+        let k2 = symmetric(&elsewhere);
+        let theirs = create(
+            &elsewhere,
+            &call(&r),
+            request(&k2, "arn:aws:iam::111122223333:user/alice", &["Encrypt"]),
+        )
+        .unwrap()
+        .grant_token
+        .unwrap();
+        assert!(matches!(
+            check_tokens(&kms, Some(&[theirs])),
+            Err(KmsError::InvalidGrantToken(_))
+        ));
+    }
+
+    #[test]
+    fn retire_follows_the_grant_and_revoke_the_policy() {
+        let kms = kms();
+        let k = symmetric(&kms);
+        let r = root();
+        let alice = user("alice");
+        let bob = user("bob");
+        let carol = user("carol");
+        let mut req = request(&k, &alice.arn, &["Encrypt"]);
+        req.retiring_principal = Some(bob.arn.clone());
+        let g = create(&kms, &call(&r), req.clone()).unwrap();
+        let by_id = |id: &str| crate::RetireGrantRequest {
+            key_id: Some(k.arn.clone()),
+            grant_id: Some(id.to_owned()),
+            ..Default::default()
+        };
+        let id = g.grant_id.clone().unwrap();
+        // The grantee without RetireGrant, and strangers, may not.
+        assert!(matches!(
+            retire(&kms, &call(&alice), &by_id(&id)),
+            Err(KmsError::AccessDenied(_))
+        ));
+        assert!(matches!(
+            retire(&kms, &call(&carol), &by_id(&id)),
+            Err(KmsError::AccessDenied(_))
+        ));
+        retire(&kms, &call(&bob), &by_id(&id)).unwrap();
+        assert!(grant_allowing(kms.store(), &k, &alice, "kms:Encrypt", None)
+            .unwrap()
+            .is_none());
+        assert!(matches!(
+            retire(&kms, &call(&bob), &by_id(&id)),
+            Err(KmsError::NotFound(_))
+        ));
+        // The grantee with RetireGrant, by token.
+        let g = create(
+            &kms,
+            &call(&r),
+            request(&k, &alice.arn, &["Encrypt", "RetireGrant"]),
+        )
+        .unwrap();
+        let by_token = crate::RetireGrantRequest {
+            grant_token: g.grant_token.clone(),
+            ..Default::default()
+        };
+        retire(&kms, &call(&alice), &by_token).unwrap();
+        // The issuing account.
+        let g = create(&kms, &call(&r), request(&k, &alice.arn, &["Encrypt"])).unwrap();
+        retire(&kms, &call(&r), &by_id(&g.grant_id.unwrap())).unwrap();
+        assert!(matches!(
+            retire(
+                &kms,
+                &call(&r),
+                &crate::RetireGrantRequest {
+                    grant_token: Some("not-a-token".into()),
+                    ..Default::default()
+                }
+            ),
+            Err(KmsError::InvalidGrantToken(_))
+        ));
+        assert!(matches!(
+            retire(&kms, &call(&r), &crate::RetireGrantRequest::default()),
+            Err(KmsError::Validation(_))
+        ));
+        // Revoke.
+        let g = create(&kms, &call(&r), request(&k, &alice.arn, &["Encrypt"])).unwrap();
+        let revoke_req = |id: &str| crate::RevokeGrantRequest {
+            key_id: k.key_id.clone(),
+            grant_id: id.to_owned(),
+            dry_run: None,
+        };
+        let id = g.grant_id.unwrap();
+        revoke(&kms, &call(&r), &revoke_req(&id)).unwrap();
+        assert!(matches!(
+            revoke(&kms, &call(&r), &revoke_req(&id)),
+            Err(KmsError::NotFound(_))
+        ));
+        assert!(matches!(
+            revoke(&kms, &call(&r), &revoke_req("short")),
+            Err(KmsError::InvalidGrantId(_))
+        ));
+    }
+
+    #[test]
+    fn lists_filter_and_page() {
+        let kms = kms();
+        let k = symmetric(&kms);
+        let other = symmetric(&kms);
+        let r = root();
+        let alice = "arn:aws:iam::111122223333:user/alice";
+        let bob = "arn:aws:iam::111122223333:user/bob";
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let mut req = request(&k, if i % 2 == 0 { alice } else { bob }, &["Encrypt"]);
+            req.retiring_principal = Some(bob.into());
+            ids.push(create(&kms, &call(&r), req).unwrap().grant_id.unwrap());
+        }
+        create(&kms, &call(&r), request(&other, alice, &["Decrypt"])).unwrap();
+        let list_req = |marker: Option<String>| crate::ListGrantsRequest {
+            key_id: k.key_id.clone(),
+            limit: Some(2),
+            marker,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = list(&kms, &call(&r), &list_req(marker)).unwrap();
+            for g in page.grants.unwrap() {
+                assert_eq!(g.key_id.as_deref(), Some(k.arn.as_str()));
+                assert_eq!(
+                    g.issuing_account.as_deref(),
+                    Some("arn:aws:iam::111122223333:root")
+                );
+                seen.push(g.grant_id.unwrap());
+            }
+            if page.truncated != Some(true) {
+                break;
+            }
+            marker = page.next_marker;
+        }
+        seen.sort();
+        ids.sort();
+        assert_eq!(seen, ids);
+        let only_alice = list(
+            &kms,
+            &call(&r),
+            &crate::ListGrantsRequest {
+                key_id: k.key_id.clone(),
+                grantee_principal: Some(alice.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(only_alice.grants.unwrap().len(), 3);
+        let one = list(
+            &kms,
+            &call(&r),
+            &crate::ListGrantsRequest {
+                key_id: k.key_id.clone(),
+                grant_id: Some(ids[0].clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(one.grants.unwrap().len(), 1);
+        let retirable = list_retirable(
+            &kms,
+            &call(&r),
+            &crate::ListRetirableGrantsRequest {
+                retiring_principal: bob.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(retirable.grants.unwrap().len(), 5);
+        // A deleted key's grants go with it.
+        kms.store().write(|tx| delete_all(tx, &k)).unwrap();
+        let after = list_retirable(
+            &kms,
+            &call(&r),
+            &crate::ListRetirableGrantsRequest {
+                retiring_principal: bob.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(after.grants.unwrap().is_empty());
+        assert!(
+            grant_allowing(kms.store(), &other, &user("alice"), "kms:Decrypt", None)
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn create_grant_condition_keys() {
+        let mut req = crate::CreateGrantRequest {
+            key_id: "k".into(),
+            grantee_principal: "arn:aws:iam::111122223333:user/alice".into(),
+            operations: vec!["Encrypt".into()],
+            ..Default::default()
+        };
+        req.constraints = Some(crate::GrantConstraints {
+            encryption_context_equals: Some(ctx(&[("Dept", "IT")])),
+            encryption_context_subset: None,
+        });
+        let keys = create_grant_keys(&req).0;
+        let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+        for expected in [
+            "kms:GrantOperations",
+            "kms:GranteePrincipal",
+            "kms:GrantIsForAWSResource",
+            "kms:GrantConstraintType",
+            "kms:EncryptionContext:Dept",
+            "kms:EncryptionContextKeys",
+        ] {
+            assert!(names.contains(&expected), "{expected}");
+        }
+        assert!(!names.contains(&"kms:RetiringPrincipal"));
+    }
 }

@@ -329,3 +329,69 @@ def test_create_grant_through_a_grant(server, iam, kms, key, caller, names):
         ckms.create_grant(KeyId=key["KeyId"], GranteePrincipal=other.arn, Operations=["Decrypt"])
     ckms.create_grant(KeyId=key["KeyId"], GranteePrincipal=other.arn, Operations=["Encrypt"])
     encrypt(other.client("kms"), key["KeyId"])
+
+
+def test_re_encrypt_through_grants(kms, key, caller, names):
+    """ReEncrypt needs ReEncryptFrom on the source key and ReEncryptTo on the destination; a
+    constraint on the destination's grant is checked against the destination context."""
+    dest = kms.create_key(Description=names("dest"))["KeyMetadata"]
+    blob = encrypt(kms, key["KeyId"], {"a": "1"})["CiphertextBlob"]
+    kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=caller.arn, Operations=["ReEncryptFrom"])
+    ckms = caller.client("kms")
+    with denied():
+        ckms.re_encrypt(
+            CiphertextBlob=blob, SourceEncryptionContext={"a": "1"}, DestinationKeyId=dest["KeyId"]
+        )
+    kms.create_grant(
+        KeyId=dest["KeyId"],
+        GranteePrincipal=caller.arn,
+        Operations=["ReEncryptTo"],
+        Constraints={"EncryptionContextEquals": {"b": "2"}},
+    )
+    with denied():
+        ckms.re_encrypt(
+            CiphertextBlob=blob, SourceEncryptionContext={"a": "1"}, DestinationKeyId=dest["KeyId"]
+        )
+    out = ckms.re_encrypt(
+        CiphertextBlob=blob,
+        SourceEncryptionContext={"a": "1"},
+        DestinationKeyId=dest["KeyId"],
+        DestinationEncryptionContext={"b": "2"},
+    )
+    assert out["KeyId"] == dest["Arn"]
+    assert kms.decrypt(CiphertextBlob=out["CiphertextBlob"], EncryptionContext={"b": "2"})["Plaintext"] == b"secret"
+
+
+def test_create_grant_condition_keys_in_iam_policies(iam, kms, key, caller, names):
+    """kms:GrantOperations, kms:GranteePrincipal and kms:GrantConstraintType are set on
+    CreateGrant for policies to decide on."""
+    iam.put_user_policy(
+        UserName=caller.name,
+        PolicyName="grants",
+        PolicyDocument=policy_doc(
+            {
+                "Effect": "Allow",
+                "Action": "kms:CreateGrant",
+                "Resource": key["Arn"],
+                "Condition": {
+                    "ForAllValues:StringEquals": {"kms:GrantOperations": ["Encrypt", "Decrypt"]},
+                    "StringEquals": {
+                        "kms:GranteePrincipal": ACCOUNT_ROOT,
+                        "kms:GrantConstraintType": "EncryptionContextSubset",
+                    },
+                    "Bool": {"kms:GrantIsForAWSResource": "false"},
+                },
+            }
+        ),
+    )
+    ckms = caller.client("kms")
+    subset = {"EncryptionContextSubset": {"app": "x"}}
+    ckms.create_grant(KeyId=key["KeyId"], GranteePrincipal=ACCOUNT_ROOT, Operations=["Encrypt"], Constraints=subset)
+    with denied():
+        ckms.create_grant(
+            KeyId=key["KeyId"], GranteePrincipal=ACCOUNT_ROOT, Operations=["Encrypt", "ReEncryptFrom"], Constraints=subset
+        )
+    with denied():
+        ckms.create_grant(KeyId=key["KeyId"], GranteePrincipal=caller.arn, Operations=["Encrypt"], Constraints=subset)
+    with denied():
+        ckms.create_grant(KeyId=key["KeyId"], GranteePrincipal=ACCOUNT_ROOT, Operations=["Encrypt"])

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use moat_store::{Reader, Record, Store, Writer};
+use moat_store::{Reader, Record, Writer};
 use moat_types::Principal;
 use moat_wire::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -238,64 +238,60 @@ pub(crate) fn create_grant_keys(i: &crate::CreateGrantRequest) -> Keys {
     keys.context(Some(&context))
 }
 
-/// The id of a grant on `key` that gives `principal` the operation of `action`
+/// The grants of a key, for [`grant_allowing`] to decide from memory.
+pub fn of_key(tx: &impl Reader, key: &KeyRecord) -> Result<Vec<GrantRecord>, KmsError> {
+    Ok(tx
+        .all::<GrantRecord>(&key.account, &key_prefix(&key.key_id))?
+        .into_iter()
+        .map(|(_, g)| g)
+        .collect())
+}
+
+/// The id of one of a key's `grants` that gives `principal` the operation of `action`
 /// (`kms:Encrypt`), its constraints met by `context`. CreateGrant is decided by
 /// [`grant_allowing_create`], RetireGrant by the grant itself.
 pub fn grant_allowing(
-    store: &Store,
-    key: &KeyRecord,
+    grants: &[GrantRecord],
     principal: &Principal,
     action: &str,
     context: Option<&BTreeMap<String, String>>,
-) -> Result<Option<String>, KmsError> {
+) -> Option<String> {
     let operation = operation_of(action);
     if !OPERATIONS.contains(&operation) || matches!(operation, "CreateGrant" | "RetireGrant") {
-        return Ok(None);
+        return None;
     }
     let constrained = CONTEXT_OPERATIONS.contains(&operation);
-    first_grant(store, key, &mut |g| {
-        names(&g.grantee_principal, principal)
-            && g.operations.iter().any(|o| o == operation)
-            && (!constrained || g.context_allowed(context))
-    })
+    grants
+        .iter()
+        .find(|g| {
+            names(&g.grantee_principal, principal)
+                && g.operations.iter().any(|o| o == operation)
+                && (!constrained || g.context_allowed(context))
+        })
+        .map(|g| g.grant_id.clone())
 }
 
-/// The id of a grant on `key` that lets `principal` create the grant `request` asks for: one
-/// with CreateGrant whose operations include all the new grant's, and whose constraints the
-/// new grant's are at least as strict as.
+/// The id of one of a key's `grants` that lets `principal` create the grant `request` asks
+/// for: one with CreateGrant whose operations include all the new grant's, and whose
+/// constraints the new grant's are at least as strict as.
 pub fn grant_allowing_create(
-    store: &Store,
-    key: &KeyRecord,
+    grants: &[GrantRecord],
     principal: &Principal,
     request: &crate::CreateGrantRequest,
-) -> Result<Option<String>, KmsError> {
+) -> Option<String> {
     let (equals, subset) = constraints_of(request);
-    first_grant(store, key, &mut |g| {
-        names(&g.grantee_principal, principal)
-            && g.operations.iter().any(|o| o == "CreateGrant")
-            && request
-                .operations
-                .iter()
-                .all(|wanted| g.operations.contains(wanted))
-            && g.constraints_cover(equals.as_ref(), subset.as_ref())
-    })
-}
-
-fn first_grant(
-    store: &Store,
-    key: &KeyRecord,
-    keep: &mut dyn FnMut(&GrantRecord) -> bool,
-) -> Result<Option<String>, KmsError> {
-    let found = store.read(|tx| {
-        tx.scan::<GrantRecord>(
-            &key.account,
-            &key_prefix(&key.key_id),
-            None,
-            1,
-            &mut |_, g| keep(g),
-        )
-    })?;
-    Ok(found.into_iter().next().map(|(_, g)| g.grant_id))
+    grants
+        .iter()
+        .find(|g| {
+            names(&g.grantee_principal, principal)
+                && g.operations.iter().any(|o| o == "CreateGrant")
+                && request
+                    .operations
+                    .iter()
+                    .all(|wanted| g.operations.contains(wanted))
+                && g.constraints_cover(equals.as_ref(), subset.as_ref())
+        })
+        .map(|g| g.grant_id.clone())
 }
 
 /// The constraints of a CreateGrant request, an empty map meaning none.
@@ -755,12 +751,34 @@ pub fn retire(
 mod tests {
     use std::sync::Arc;
 
-    use moat_store::RootKey;
+    use moat_store::{RootKey, Store};
     use moat_types::{AccountId, PrincipalKind, SystemClock};
 
     use super::*;
 
     const ACCOUNT: &str = "111122223333";
+
+    // The lookups as a request makes them: the key's grants read from storage, then decided.
+    fn grant_allowing(
+        store: &Store,
+        key: &KeyRecord,
+        p: &Principal,
+        action: &str,
+        context: Option<&BTreeMap<String, String>>,
+    ) -> Result<Option<String>, KmsError> {
+        let grants = store.read(|tx| of_key(tx, key))?;
+        Ok(super::grant_allowing(&grants, p, action, context))
+    }
+
+    fn grant_allowing_create(
+        store: &Store,
+        key: &KeyRecord,
+        p: &Principal,
+        request: &crate::CreateGrantRequest,
+    ) -> Result<Option<String>, KmsError> {
+        let grants = store.read(|tx| of_key(tx, key))?;
+        Ok(super::grant_allowing_create(&grants, p, request))
+    }
 
     fn kms() -> Kms {
         let store = Store::open_in_memory(RootKey::from_bytes(&[7u8; 32]).unwrap()).unwrap();

@@ -149,6 +149,8 @@ pub struct CachedKey {
     pub alias: Option<String>,
     /// Every alias of the key (`kms:ResourceAliases`).
     pub aliases: Vec<String>,
+    /// The key's grants, read with it: deciding a call by its grants reads no storage.
+    pub grants: Vec<grants::GrantRecord>,
 }
 
 struct CachedMaterial {
@@ -321,19 +323,21 @@ impl Kms {
                 return Ok(found);
             }
         }
-        let (key, alias, aliases) = self.store.read(|tx| {
+        let (key, alias, aliases, grants) = self.store.read(|tx| {
             let (key, alias) = keys::resolve(tx, raw, account, &self.region, now_ms)?;
             let aliases = keys::aliases_of(tx, &key.account, &key.key_id)?
                 .into_iter()
                 .map(|a| a.name)
                 .collect();
-            Ok::<_, KmsError>((key, alias, aliases))
+            let grants = grants::of_key(tx, &key)?;
+            Ok::<_, KmsError>((key, alias, aliases, grants))
         })?;
         let cached = Arc::new(CachedKey {
             generation: generation.unwrap_or_default(),
             key,
             alias,
             aliases,
+            grants,
         });
         if generation.is_some() {
             let mut keys = self.cache.keys.write().unwrap_or_else(|p| p.into_inner());
@@ -767,10 +771,8 @@ impl Kms {
             ));
         }
         let grant = match &prepared.request {
-            Request::CreateGrant(i) => {
-                grants::grant_allowing_create(&self.store, key, principal, i)?
-            }
-            _ => grants::grant_allowing(&self.store, key, principal, action, context)?,
+            Request::CreateGrant(i) => grants::grant_allowing_create(&cached.grants, principal, i),
+            _ => grants::grant_allowing(&cached.grants, principal, action, context),
         };
         Ok(Target {
             arn: key.arn.clone(),

@@ -149,6 +149,8 @@ pub struct CachedKey {
     pub alias: Option<String>,
     /// Every alias of the key (`kms:ResourceAliases`).
     pub aliases: Vec<String>,
+    /// The key's grants, read with it: deciding a call by its grants reads no storage.
+    pub grants: Vec<grants::GrantRecord>,
 }
 
 struct CachedMaterial {
@@ -321,19 +323,21 @@ impl Kms {
                 return Ok(found);
             }
         }
-        let (key, alias, aliases) = self.store.read(|tx| {
+        let (key, alias, aliases, grants) = self.store.read(|tx| {
             let (key, alias) = keys::resolve(tx, raw, account, &self.region, now_ms)?;
             let aliases = keys::aliases_of(tx, &key.account, &key.key_id)?
                 .into_iter()
                 .map(|a| a.name)
                 .collect();
-            Ok::<_, KmsError>((key, alias, aliases))
+            let grants = grants::of_key(tx, &key)?;
+            Ok::<_, KmsError>((key, alias, aliases, grants))
         })?;
         let cached = Arc::new(CachedKey {
             generation: generation.unwrap_or_default(),
             key,
             alias,
             aliases,
+            grants,
         });
         if generation.is_some() {
             let mut keys = self.cache.keys.write().unwrap_or_else(|p| p.into_inner());
@@ -714,14 +718,24 @@ impl Kms {
                 self.resolve(&header.account, &header.key_id, now_ms)?
             }
         };
-        self.key_target(principal, prepared, &cached, keys)
+        self.key_target(
+            principal,
+            prepared,
+            prepared.action,
+            prepared.context.as_ref(),
+            &cached,
+            keys,
+        )
     }
 
-    /// The target of an action on one key.
+    /// The target of `action` on one key; `context` is the encryption context a grant's
+    /// constraints are checked against.
     fn key_target(
         &self,
         principal: &Principal,
         prepared: &Prepared,
+        action: &str,
+        context: Option<&BTreeMap<String, String>>,
         cached: &CachedKey,
         mut keys: Vec<(String, ContextValue)>,
     ) -> Result<Target, KmsError> {
@@ -756,13 +770,10 @@ impl Kms {
                 ContextValue::from(cached.aliases.clone()),
             ));
         }
-        let grant = grants::grant_allowing(
-            &self.store,
-            key,
-            principal,
-            prepared.operation,
-            prepared.context.as_ref(),
-        )?;
+        let grant = match &prepared.request {
+            Request::CreateGrant(i) => grants::grant_allowing_create(&cached.grants, principal, i),
+            _ => grants::grant_allowing(&cached.grants, principal, action, context),
+        };
         Ok(Target {
             arn: key.arn.clone(),
             keys,
@@ -797,19 +808,15 @@ impl Kms {
                 }
                 AlsoKey::Key(raw) => {
                     let cached = self.resolve(&account, raw, now_ms)?;
-                    if also.action == "kms:ReEncryptTo" {
-                        keys.extend(
-                            Keys::default()
-                                .context(match &prepared.request {
-                                    Request::ReEncrypt(i) => {
-                                        i.destination_encryption_context.as_ref()
-                                    }
-                                    _ => None,
-                                })
-                                .0,
-                        );
-                    }
-                    let target = self.key_target(principal, prepared, &cached, keys)?;
+                    let context = match &prepared.request {
+                        Request::ReEncrypt(i) if also.action == "kms:ReEncryptTo" => {
+                            i.destination_encryption_context.as_ref()
+                        }
+                        _ => None,
+                    };
+                    keys.extend(Keys::default().context(context).0);
+                    let target =
+                        self.key_target(principal, prepared, also.action, context, &cached, keys)?;
                     out.push((also.action, target));
                 }
             }

@@ -190,7 +190,7 @@ pub fn encrypt(
     call: &Call<'_>,
     input: crate::EncryptRequest,
 ) -> Result<crate::EncryptResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     let key = usable_key(kms, call, &input.key_id, "ENCRYPT_DECRYPT", "Encrypt")?;
     let context = input.encryption_context.unwrap_or_default();
     let (blob, algorithm, _) = encrypt_with(
@@ -213,7 +213,7 @@ pub fn decrypt(
     call: &Call<'_>,
     input: crate::DecryptRequest,
 ) -> Result<crate::DecryptResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     refuse_recipient(input.recipient.as_ref())?;
     let blob = required_blob(input.ciphertext_blob.as_ref())?;
     let context = input.encryption_context.clone().unwrap_or_default();
@@ -242,7 +242,7 @@ pub fn re_encrypt(
     call: &Call<'_>,
     input: crate::ReEncryptRequest,
 ) -> Result<crate::ReEncryptResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     let blob = required_blob(input.ciphertext_blob.as_ref())?;
     let source_context = input.source_encryption_context.clone().unwrap_or_default();
     let d = decrypt_with(
@@ -356,7 +356,7 @@ pub fn generate_data_key(
     call: &Call<'_>,
     input: crate::GenerateDataKeyRequest,
 ) -> Result<crate::GenerateDataKeyResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     refuse_recipient(input.recipient.as_ref())?;
     let length = data_key_length(input.number_of_bytes, input.key_spec.as_deref())?;
     let context = input.encryption_context.unwrap_or_default();
@@ -388,7 +388,7 @@ pub fn generate_data_key_without_plaintext(
     call: &Call<'_>,
     input: crate::GenerateDataKeyWithoutPlaintextRequest,
 ) -> Result<crate::GenerateDataKeyWithoutPlaintextResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     let length = data_key_length(input.number_of_bytes, input.key_spec.as_deref())?;
     let context = input.encryption_context.unwrap_or_default();
     let DataKey {

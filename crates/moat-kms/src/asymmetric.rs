@@ -117,7 +117,7 @@ pub fn sign(
     call: &Call<'_>,
     input: crate::SignRequest,
 ) -> Result<crate::SignResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     let key = usable_key(kms, call, &input.key_id, "SIGN_VERIFY", "Sign")?;
     let (spec, usage) = spec_and_usage(&key)?;
     let algorithm = signing_algorithm(&input.signing_algorithm, spec, usage)?;
@@ -139,7 +139,7 @@ pub fn verify(
     call: &Call<'_>,
     input: crate::VerifyRequest,
 ) -> Result<crate::VerifyResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     let key = usable_key(kms, call, &input.key_id, "SIGN_VERIFY", "Verify")?;
     let (spec, usage) = spec_and_usage(&key)?;
     let algorithm = signing_algorithm(&input.signing_algorithm, spec, usage)?;
@@ -175,7 +175,7 @@ pub fn get_public_key(
     call: &Call<'_>,
     input: &crate::GetPublicKeyRequest,
 ) -> Result<crate::GetPublicKeyResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     let key = kms
         .resolve(&call.account(), &input.key_id, call.now_ms())?
         .key
@@ -232,7 +232,7 @@ pub fn generate_mac(
     call: &Call<'_>,
     input: crate::GenerateMacRequest,
 ) -> Result<crate::GenerateMacResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     let (key, spec, material, algorithm) = mac_key(
         kms,
         call,
@@ -254,7 +254,7 @@ pub fn verify_mac(
     call: &Call<'_>,
     input: crate::VerifyMacRequest,
 ) -> Result<crate::VerifyMacResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     let (key, spec, material, algorithm) =
         mac_key(kms, call, &input.key_id, &input.mac_algorithm, "VerifyMac")?;
     if !crypto::verify_mac(spec, &material, algorithm, &input.message.0, &input.mac.0)? {
@@ -273,7 +273,7 @@ pub fn derive_shared_secret(
     call: &Call<'_>,
     input: crate::DeriveSharedSecretRequest,
 ) -> Result<crate::DeriveSharedSecretResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     refuse_recipient(input.recipient.as_ref())?;
     let key = usable_key(
         kms,
@@ -354,7 +354,7 @@ pub fn generate_data_key_pair(
     call: &Call<'_>,
     input: crate::GenerateDataKeyPairRequest,
 ) -> Result<crate::GenerateDataKeyPairResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     refuse_recipient(input.recipient.as_ref())?;
     let context = input.encryption_context.unwrap_or_default();
     let pair = data_key_pair(
@@ -382,7 +382,7 @@ pub fn generate_data_key_pair_without_plaintext(
     call: &Call<'_>,
     input: crate::GenerateDataKeyPairWithoutPlaintextRequest,
 ) -> Result<crate::GenerateDataKeyPairWithoutPlaintextResponse, KmsError> {
-    crate::grants::check_tokens(input.grant_tokens.as_deref())?;
+    crate::grants::check_tokens(kms, input.grant_tokens.as_deref())?;
     let context = input.encryption_context.unwrap_or_default();
     let pair = data_key_pair(
         kms,

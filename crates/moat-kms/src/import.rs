@@ -511,3 +511,171 @@ pub fn expire_due(kms: &Kms, now_ms: i64) -> Result<usize, KmsError> {
         Ok(expired)
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use aws_lc_rs::rsa::{OaepPublicEncryptingKey, PublicEncryptingKey, OAEP_SHA256_MGF1SHA256};
+
+    use super::*;
+    use crate::rotation::tests::{call, create, get, kms, root, T0};
+
+    const HOUR_MS: i64 = 3_600_000;
+
+    /// GetParametersForImport, then what a client does: RSA-OAEP-SHA256 of the material.
+    fn params_and_wrap(
+        kms: &Kms,
+        key: &KeyRecord,
+        material: &[u8],
+        now: i64,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let p = root();
+        let params = get_parameters(
+            kms,
+            &call(&p, now),
+            &crate::GetParametersForImportRequest {
+                key_id: key.key_id.clone(),
+                wrapping_algorithm: "RSAES_OAEP_SHA_256".into(),
+                wrapping_key_spec: "RSA_2048".into(),
+            },
+        )
+        .unwrap();
+        let public = OaepPublicEncryptingKey::new(
+            PublicEncryptingKey::from_der(&params.public_key.unwrap().0).unwrap(),
+        )
+        .unwrap();
+        let mut out = vec![0; public.ciphertext_size()];
+        let wrapped = public
+            .encrypt(&OAEP_SHA256_MGF1SHA256, material, &mut out, None)
+            .unwrap()
+            .to_vec();
+        (params.import_token.unwrap().0, wrapped)
+    }
+
+    fn import_at(
+        kms: &Kms,
+        key: &KeyRecord,
+        token: Vec<u8>,
+        wrapped: Vec<u8>,
+        valid_to: Option<i64>,
+        now: i64,
+    ) -> Result<crate::ImportKeyMaterialResponse, KmsError> {
+        let p = root();
+        import(
+            kms,
+            &call(&p, now),
+            crate::ImportKeyMaterialRequest {
+                key_id: key.key_id.clone(),
+                import_token: Blob(token),
+                encrypted_key_material: Blob(wrapped),
+                expiration_model: Some(
+                    if valid_to.is_some() {
+                        EXPIRES
+                    } else {
+                        DOES_NOT_EXPIRE
+                    }
+                    .into(),
+                ),
+                valid_to: valid_to.map(|ms| Timestamp(from_millis(ms))),
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn expired_material_is_removed_by_the_sweep_and_can_come_back() {
+        let kms = kms();
+        let key = create(&kms, &root(), "SYMMETRIC_DEFAULT", "EXTERNAL");
+        assert_eq!(key.state, KeyState::PendingImport);
+        let material = [9u8; 32];
+        let (token, wrapped) = params_and_wrap(&kms, &key, &material, T0);
+        let valid_to = T0 + 2 * HOUR_MS;
+        let out = import_at(&kms, &key, token, wrapped, Some(valid_to), T0 + 1).unwrap();
+        let id = out.key_material_id.unwrap();
+        let imported = get(&kms, &key.key_id);
+        assert_eq!(imported.state, KeyState::Enabled);
+        assert_eq!(imported.current().unwrap().id, id);
+        assert_eq!(imported.current().unwrap().valid_to_ms, Some(valid_to));
+
+        assert_eq!(expire_due(&kms, valid_to - 1).unwrap(), 0);
+        assert_eq!(get(&kms, &key.key_id).state, KeyState::Enabled);
+        assert_eq!(expire_due(&kms, valid_to).unwrap(), 1);
+        let expired = get(&kms, &key.key_id);
+        assert_eq!(expired.state, KeyState::PendingImport);
+        assert!(expired.versions.is_empty());
+        assert_eq!(expire_due(&kms, valid_to + HOUR_MS).unwrap(), 0);
+
+        // Other material is refused; the same comes back with the same KeyMaterialId.
+        let (token, wrapped) = params_and_wrap(&kms, &key, &[8u8; 32], valid_to + 1);
+        let err = import_at(&kms, &key, token, wrapped, None, valid_to + 2).unwrap_err();
+        assert!(matches!(err, KmsError::IncorrectKeyMaterial(_)), "{err:?}");
+        let (token, wrapped) = params_and_wrap(&kms, &key, &material, valid_to + 3);
+        let out = import_at(&kms, &key, token, wrapped, None, valid_to + 4).unwrap();
+        assert_eq!(out.key_material_id.unwrap(), id);
+        let back = get(&kms, &key.key_id);
+        assert_eq!(back.state, KeyState::Enabled);
+        assert_eq!(back.current().unwrap().valid_to_ms, None);
+        assert_eq!(back.expiration_model.as_deref(), Some(DOES_NOT_EXPIRE));
+        // Material that does not expire has no due entry.
+        assert_eq!(expire_due(&kms, valid_to + 400 * 24 * HOUR_MS).unwrap(), 0);
+    }
+
+    #[test]
+    fn tokens_expire_and_only_the_latest_counts() {
+        let kms = kms();
+        let key = create(&kms, &root(), "SYMMETRIC_DEFAULT", "EXTERNAL");
+        let material = [5u8; 32];
+        let (old_token, old_wrapped) = params_and_wrap(&kms, &key, &material, T0);
+        let (token, wrapped) = params_and_wrap(&kms, &key, &material, T0 + 1);
+        let err = import_at(&kms, &key, old_token, old_wrapped, None, T0 + 2).unwrap_err();
+        assert!(matches!(err, KmsError::InvalidImportToken(_)), "{err:?}");
+        let err = import_at(
+            &kms,
+            &key,
+            b"garbage".to_vec(),
+            wrapped.clone(),
+            None,
+            T0 + 2,
+        )
+        .unwrap_err();
+        assert!(matches!(err, KmsError::InvalidImportToken(_)), "{err:?}");
+        let err = import_at(
+            &kms,
+            &key,
+            token.clone(),
+            wrapped.clone(),
+            None,
+            T0 + 1 + PARAMETERS_VALID_MS,
+        )
+        .unwrap_err();
+        assert!(matches!(err, KmsError::ExpiredImportToken(_)), "{err:?}");
+        import_at(&kms, &key, token, wrapped, None, T0 + 2 * HOUR_MS).unwrap();
+    }
+
+    #[test]
+    fn wrong_size_material_is_incorrect() {
+        let kms = kms();
+        let key = create(&kms, &root(), "SYMMETRIC_DEFAULT", "EXTERNAL");
+        let (token, wrapped) = params_and_wrap(&kms, &key, &[1u8; 16], T0);
+        let err = import_at(&kms, &key, token, wrapped, None, T0 + 1).unwrap_err();
+        assert!(matches!(err, KmsError::IncorrectKeyMaterial(_)), "{err:?}");
+        assert_eq!(get(&kms, &key.key_id).state, KeyState::PendingImport);
+    }
+
+    #[test]
+    fn rsa_keys_need_key_wrap() {
+        let kms = kms();
+        let key = create(&kms, &root(), "RSA_2048", "EXTERNAL");
+        let err = get_parameters(
+            &kms,
+            &call(&root(), T0),
+            &crate::GetParametersForImportRequest {
+                key_id: key.key_id.clone(),
+                wrapping_algorithm: "RSAES_OAEP_SHA_256".into(),
+                wrapping_key_spec: "RSA_2048".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, KmsError::Validation(_)), "{err:?}");
+    }
+}

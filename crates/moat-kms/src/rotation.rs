@@ -367,3 +367,205 @@ pub fn rotate_due(kms: &Kms, now_ms: i64) -> Result<usize, KmsError> {
         Ok(rotated)
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+pub(crate) mod tests {
+    use std::sync::Arc;
+
+    use moat_store::{RootKey, Store};
+    use moat_types::{Principal, PrincipalKind, SystemClock};
+
+    use super::*;
+
+    pub const ACCOUNT: &str = "111122223333";
+    pub const T0: i64 = 1_700_000_000_000;
+
+    pub fn kms() -> Kms {
+        let store = Store::open_in_memory(RootKey::from_bytes(&[7u8; 32]).unwrap()).unwrap();
+        Kms::new(store, "us-east-1", Arc::new(SystemClock))
+    }
+
+    pub fn root() -> Principal {
+        Principal::long_term(
+            ACCOUNT.parse().unwrap(),
+            PrincipalKind::Root,
+            format!("arn:aws:iam::{ACCOUNT}:root"),
+            ACCOUNT.into(),
+            "AKIAEXAMPLE".into(),
+        )
+    }
+
+    pub fn call(principal: &Principal, now_ms: i64) -> Call<'_> {
+        Call {
+            principal,
+            now: from_millis(now_ms),
+        }
+    }
+
+    pub fn create(kms: &Kms, principal: &Principal, spec: &str, origin: &str) -> KeyRecord {
+        let usage = match spec {
+            "SYMMETRIC_DEFAULT" => "ENCRYPT_DECRYPT",
+            s if s.starts_with("HMAC") => "GENERATE_VERIFY_MAC",
+            _ => "SIGN_VERIFY",
+        };
+        let out = manage::create_key(
+            kms,
+            &call(principal, T0),
+            crate::CreateKeyRequest {
+                key_spec: Some(spec.into()),
+                key_usage: Some(usage.into()),
+                origin: Some(origin.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        get(kms, &out.key_metadata.unwrap().key_id)
+    }
+
+    pub fn get(kms: &Kms, key_id: &str) -> KeyRecord {
+        kms.store()
+            .read(|tx| tx.get::<KeyRecord>(ACCOUNT, key_id))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn enable_rotation(kms: &Kms, p: &Principal, key: &KeyRecord, days: Option<i32>, now: i64) {
+        enable(
+            kms,
+            &call(p, now),
+            &crate::EnableKeyRotationRequest {
+                key_id: key.key_id.clone(),
+                rotation_period_in_days: days,
+            },
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn due_rotation_adds_a_version_and_schedules_the_next() {
+        let kms = kms();
+        let p = root();
+        let key = create(&kms, &p, "SYMMETRIC_DEFAULT", "AWS_KMS");
+        enable_rotation(&kms, &p, &key, Some(90), T0);
+        let due = T0 + 90 * DAY_MS;
+        assert_eq!(rotate_due(&kms, due - 1).unwrap(), 0);
+        assert_eq!(get(&kms, &key.key_id).versions.len(), 1);
+
+        assert_eq!(rotate_due(&kms, due + 5).unwrap(), 1);
+        let after = get(&kms, &key.key_id);
+        assert_eq!(after.versions.len(), 2);
+        assert_eq!(after.versions[1].rotation_type.as_deref(), Some(AUTOMATIC));
+        assert_ne!(after.versions[1].id, after.versions[0].id);
+        let next = after.rotation.as_ref().unwrap().next_ms;
+        assert_eq!(next, due + 90 * DAY_MS);
+        // Nothing more is due until the next period ends.
+        assert_eq!(rotate_due(&kms, due + 60_000).unwrap(), 0);
+        assert_eq!(rotate_due(&kms, next).unwrap(), 1);
+        assert_eq!(get(&kms, &key.key_id).versions.len(), 3);
+    }
+
+    #[test]
+    fn disabling_or_changing_the_period_replaces_the_due_entry() {
+        let kms = kms();
+        let p = root();
+        let key = create(&kms, &p, "SYMMETRIC_DEFAULT", "AWS_KMS");
+        enable_rotation(&kms, &p, &key, None, T0);
+        assert_eq!(
+            get(&kms, &key.key_id).rotation.unwrap().next_ms,
+            T0 + 365 * DAY_MS
+        );
+        enable_rotation(&kms, &p, &key, Some(100), T0 + DAY_MS);
+        assert_eq!(
+            get(&kms, &key.key_id).rotation.unwrap().next_ms,
+            T0 + 100 * DAY_MS
+        );
+        let entries = kms
+            .store()
+            .read(|tx| manage::due_entries(tx, DUE, i64::MAX / 2))
+            .unwrap();
+        assert_eq!(entries.len(), 1);
+
+        disable(
+            &kms,
+            &call(&p, T0 + 2 * DAY_MS),
+            &crate::DisableKeyRotationRequest {
+                key_id: key.key_id.clone(),
+            },
+        )
+        .unwrap();
+        assert!(kms
+            .store()
+            .read(|tx| manage::due_entries(tx, DUE, i64::MAX / 2))
+            .unwrap()
+            .is_empty());
+        assert_eq!(rotate_due(&kms, T0 + 400 * DAY_MS).unwrap(), 0);
+        assert_eq!(get(&kms, &key.key_id).versions.len(), 1);
+    }
+
+    #[test]
+    fn a_disabled_key_rotates_once_enabled_again() {
+        let kms = kms();
+        let p = root();
+        let key = create(&kms, &p, "SYMMETRIC_DEFAULT", "AWS_KMS");
+        enable_rotation(&kms, &p, &key, Some(90), T0);
+        manage::set_enabled(&kms, &call(&p, T0 + 1), &key.key_id, false).unwrap();
+        let due = T0 + 91 * DAY_MS;
+        assert_eq!(rotate_due(&kms, due).unwrap(), 0);
+        manage::set_enabled(&kms, &call(&p, due), &key.key_id, true).unwrap();
+        assert_eq!(rotate_due(&kms, due + 1).unwrap(), 1);
+        let after = get(&kms, &key.key_id);
+        assert_eq!(after.versions.len(), 2);
+        // The missed date is not made up for: the next is a period after this rotation.
+        assert_eq!(after.rotation.unwrap().next_ms, due + 1 + 90 * DAY_MS);
+    }
+
+    #[test]
+    fn rotation_is_refused_where_aws_refuses_it() {
+        let kms = kms();
+        let p = root();
+        let hmac = create(&kms, &p, "HMAC_256", "AWS_KMS");
+        let external = create(&kms, &p, "SYMMETRIC_DEFAULT", "EXTERNAL");
+        for key in [&hmac, &external] {
+            let err = enable(
+                &kms,
+                &call(&p, T0),
+                &crate::EnableKeyRotationRequest {
+                    key_id: key.key_id.clone(),
+                    rotation_period_in_days: None,
+                },
+            )
+            .unwrap_err();
+            assert!(matches!(err, KmsError::UnsupportedOperation(_)), "{err:?}");
+        }
+        let key = create(&kms, &p, "SYMMETRIC_DEFAULT", "AWS_KMS");
+        for days in [89, 2561] {
+            let err = enable(
+                &kms,
+                &call(&p, T0),
+                &crate::EnableKeyRotationRequest {
+                    key_id: key.key_id.clone(),
+                    rotation_period_in_days: Some(days),
+                },
+            )
+            .unwrap_err();
+            assert!(matches!(err, KmsError::Validation(_)), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn on_demand_rotations_stop_at_the_limit() {
+        let kms = kms();
+        let p = root();
+        let key = create(&kms, &p, "SYMMETRIC_DEFAULT", "AWS_KMS");
+        let req = crate::RotateKeyOnDemandRequest {
+            key_id: key.key_id.clone(),
+        };
+        for i in 0..ON_DEMAND_LIMIT {
+            rotate_on_demand(&kms, &call(&p, T0 + i as i64), &req).unwrap();
+        }
+        let err = rotate_on_demand(&kms, &call(&p, T0 + 100), &req).unwrap_err();
+        assert!(matches!(err, KmsError::LimitExceeded(_)), "{err:?}");
+        assert_eq!(get(&kms, &key.key_id).versions.len(), ON_DEMAND_LIMIT + 1);
+    }
+}

@@ -516,8 +516,8 @@ pub(crate) mod tests {
         assert_eq!(rotate_due(&kms, due + 1).unwrap(), 1);
         let after = get(&kms, &key.key_id);
         assert_eq!(after.versions.len(), 2);
-        // The missed date is not made up for: the next is a period after this rotation.
-        assert_eq!(after.rotation.unwrap().next_ms, due + 1 + 90 * DAY_MS);
+        // The schedule keeps its cadence: one period after the date that was missed.
+        assert_eq!(after.rotation.unwrap().next_ms, T0 + 180 * DAY_MS);
     }
 
     #[test]

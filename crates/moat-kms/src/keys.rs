@@ -67,6 +67,20 @@ pub struct PendingImport {
     pub expires_ms: i64,
 }
 
+/// What an EXTERNAL key keeps of the material imported into it, even after that material is
+/// deleted or expires: a re-import must bring the same material back (AWS's rule), and it
+/// keeps its `KeyMaterialId` so ciphertexts made before still decrypt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportedMaterial {
+    /// `KeyMaterialId`: a MAC of the material under `sealed_secret`, so it identifies the
+    /// material without letting anyone who sees it test guesses of low-entropy material.
+    pub material_id: String,
+    /// The per-key MAC key, sealed under the root key.
+    pub sealed_secret: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
 /// A KMS key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyRecord {
@@ -101,6 +115,8 @@ pub struct KeyRecord {
     /// material was imported.
     #[serde(default)]
     pub expiration_model: Option<String>,
+    #[serde(default)]
+    pub imported: Option<ImportedMaterial>,
 }
 
 impl Record for KeyRecord {

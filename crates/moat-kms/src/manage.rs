@@ -206,6 +206,7 @@ pub fn create_key(
         versions,
         pending_import: None,
         expiration_model: None,
+        imported: None,
     };
     kms.store().write(|tx| save(tx, &key))?;
     Ok(crate::CreateKeyResponse {

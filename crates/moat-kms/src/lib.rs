@@ -241,6 +241,22 @@ impl Keys {
         }
     }
 
+    /// `kms:EncryptionAlgorithm`, `SYMMETRIC_DEFAULT` when the request names none.
+    fn encryption_algorithm(self, algorithm: Option<&String>) -> Self {
+        self.set(
+            "kms:EncryptionAlgorithm",
+            algorithm.map_or("SYMMETRIC_DEFAULT", String::as_str),
+        )
+    }
+
+    /// `kms:SigningAlgorithm` and `kms:MessageType` (`RAW` unless named).
+    fn signing(self, algorithm: &str, message_type: Option<&String>) -> Self {
+        self.set("kms:SigningAlgorithm", algorithm).set(
+            "kms:MessageType",
+            message_type.map_or("RAW", String::as_str),
+        )
+    }
+
     /// `kms:EncryptionContext:<key>` for each pair and `kms:EncryptionContextKeys`.
     fn context(mut self, context: Option<&BTreeMap<String, String>>) -> Self {
         if let Some(context) = context {
@@ -505,12 +521,7 @@ impl Kms {
                     true,
                     key_of(&i.key_id),
                     Keys::default()
-                        .set(
-                            "kms:EncryptionAlgorithm",
-                            i.encryption_algorithm
-                                .as_deref()
-                                .unwrap_or("SYMMETRIC_DEFAULT"),
-                        )
+                        .encryption_algorithm(i.encryption_algorithm.as_ref())
                         .context(i.encryption_context.as_ref()),
                 )
             }
@@ -520,19 +531,10 @@ impl Kms {
                     true,
                     K::Ciphertext {
                         key_id: i.key_id.clone(),
-                        blob: i
-                            .ciphertext_blob
-                            .as_ref()
-                            .map(|b| b.0.clone())
-                            .unwrap_or_default(),
+                        blob: blob_bytes(i.ciphertext_blob.as_ref()),
                     },
                     Keys::default()
-                        .set(
-                            "kms:EncryptionAlgorithm",
-                            i.encryption_algorithm
-                                .as_deref()
-                                .unwrap_or("SYMMETRIC_DEFAULT"),
-                        )
+                        .encryption_algorithm(i.encryption_algorithm.as_ref())
                         .context(i.encryption_context.as_ref()),
                 )
             }
@@ -546,19 +548,10 @@ impl Kms {
                     true,
                     K::Ciphertext {
                         key_id: i.source_key_id.clone(),
-                        blob: i
-                            .ciphertext_blob
-                            .as_ref()
-                            .map(|b| b.0.clone())
-                            .unwrap_or_default(),
+                        blob: blob_bytes(i.ciphertext_blob.as_ref()),
                     },
                     Keys::default()
-                        .set(
-                            "kms:EncryptionAlgorithm",
-                            i.source_encryption_algorithm
-                                .as_deref()
-                                .unwrap_or("SYMMETRIC_DEFAULT"),
-                        )
+                        .encryption_algorithm(i.source_encryption_algorithm.as_ref())
                         .context(i.source_encryption_context.as_ref()),
                 )
             }
@@ -602,22 +595,12 @@ impl Kms {
             Q::Sign(i) => (
                 true,
                 key_of(&i.key_id),
-                Keys::default()
-                    .set("kms:SigningAlgorithm", i.signing_algorithm.as_str())
-                    .set(
-                        "kms:MessageType",
-                        i.message_type.as_deref().unwrap_or("RAW"),
-                    ),
+                Keys::default().signing(&i.signing_algorithm, i.message_type.as_ref()),
             ),
             Q::Verify(i) => (
                 true,
                 key_of(&i.key_id),
-                Keys::default()
-                    .set("kms:SigningAlgorithm", i.signing_algorithm.as_str())
-                    .set(
-                        "kms:MessageType",
-                        i.message_type.as_deref().unwrap_or("RAW"),
-                    ),
+                Keys::default().signing(&i.signing_algorithm, i.message_type.as_ref()),
             ),
             Q::GetPublicKey(i) => (true, key_of(&i.key_id), Keys::default()),
             Q::GenerateMac(i) => (
@@ -953,6 +936,11 @@ impl Kms {
         changed += import::expire_due(self, now_ms)?;
         Ok(changed)
     }
+}
+
+/// A ciphertext's bytes, empty when the request has none (which the operation refuses).
+fn blob_bytes(blob: Option<&moat_wire::Blob>) -> Vec<u8> {
+    blob.map(|b| b.0.clone()).unwrap_or_default()
 }
 
 /// Whether a request asks only to check its permissions.

@@ -337,11 +337,26 @@ pub fn list_keys(
     })
 }
 
-/// `EnableKey` / `DisableKey`.
-pub fn set_enabled(kms: &Kms, call: &Call<'_>, raw: &str, enabled: bool) -> Result<(), KmsError> {
+/// Changes a key that is not pending deletion, in one write: `change` edits it (and may
+/// write index records), then the key is saved.
+fn change_key<T>(
+    kms: &Kms,
+    call: &Call<'_>,
+    raw: &str,
+    change: impl FnOnce(&mut moat_store::WriteTx<'_>, &mut KeyRecord) -> Result<T, KmsError>,
+) -> Result<T, KmsError> {
     kms.store().write(|tx| {
         let mut key = load(kms, tx, call, raw)?;
         key.not_pending_deletion()?;
+        let out = change(tx, &mut key)?;
+        save(tx, &key)?;
+        Ok(out)
+    })
+}
+
+/// `EnableKey` / `DisableKey`.
+pub fn set_enabled(kms: &Kms, call: &Call<'_>, raw: &str, enabled: bool) -> Result<(), KmsError> {
+    change_key(kms, call, raw, |_, key| {
         if key.state == KeyState::PendingImport {
             return Err(KmsError::InvalidState(format!(
                 "{} is pending import.",
@@ -353,7 +368,7 @@ pub fn set_enabled(kms: &Kms, call: &Call<'_>, raw: &str, enabled: bool) -> Resu
         } else {
             KeyState::Disabled
         };
-        save(tx, &key)
+        Ok(())
     })
 }
 
@@ -363,11 +378,9 @@ pub fn update_description(
     call: &Call<'_>,
     input: &crate::UpdateKeyDescriptionRequest,
 ) -> Result<(), KmsError> {
-    kms.store().write(|tx| {
-        let mut key = load(kms, tx, call, &input.key_id)?;
-        key.not_pending_deletion()?;
+    change_key(kms, call, &input.key_id, |_, key| {
         key.description.clone_from(&input.description);
-        save(tx, &key)
+        Ok(())
     })
 }
 
@@ -384,15 +397,12 @@ pub fn schedule_deletion(
              satisfy constraint: Member must have value between 7 and 30"
         )));
     }
-    kms.store().write(|tx| {
-        let mut key = load(kms, tx, call, &input.key_id)?;
-        key.not_pending_deletion()?;
+    change_key(kms, call, &input.key_id, |tx, key| {
         let due = call.now_ms() + i64::from(days) * 86_400_000;
         key.state = KeyState::PendingDeletion;
         key.deletion_ms = Some(due);
         key.pending_window_days = Some(days);
         put_due(tx, due, "delete", &key.account, &key.key_id)?;
-        save(tx, &key)?;
         Ok(crate::ScheduleKeyDeletionResponse {
             key_id: Some(key.arn.clone()),
             deletion_date: Some(Timestamp(from_millis(due))),
@@ -489,9 +499,7 @@ pub fn tag_resource(
     input: &crate::TagResourceRequest,
 ) -> Result<(), KmsError> {
     let new = check_tags(&input.tags)?;
-    kms.store().write(|tx| {
-        let mut key = load(kms, tx, call, &input.key_id)?;
-        key.not_pending_deletion()?;
+    change_key(kms, call, &input.key_id, |_, key| {
         for (k, v) in new {
             match key.tags.iter_mut().find(|(existing, _)| *existing == k) {
                 Some(slot) => slot.1 = v,
@@ -503,7 +511,7 @@ pub fn tag_resource(
                 "A KMS key can have at most 50 tags.".to_owned(),
             ));
         }
-        save(tx, &key)
+        Ok(())
     })
 }
 
@@ -513,11 +521,9 @@ pub fn untag_resource(
     call: &Call<'_>,
     input: &crate::UntagResourceRequest,
 ) -> Result<(), KmsError> {
-    kms.store().write(|tx| {
-        let mut key = load(kms, tx, call, &input.key_id)?;
-        key.not_pending_deletion()?;
+    change_key(kms, call, &input.key_id, |_, key| {
         key.tags.retain(|(k, _)| !input.tag_keys.contains(k));
-        save(tx, &key)
+        Ok(())
     })
 }
 
@@ -598,9 +604,7 @@ pub fn put_key_policy(
     input: &crate::PutKeyPolicyRequest,
 ) -> Result<(), KmsError> {
     check_policy_name(input.policy_name.as_ref())?;
-    kms.store().write(|tx| {
-        let mut key = load(kms, tx, call, &input.key_id)?;
-        key.not_pending_deletion()?;
+    change_key(kms, call, &input.key_id, |_, key| {
         policy::check(
             &input.policy,
             &key.arn,
@@ -608,7 +612,7 @@ pub fn put_key_policy(
             input.bypass_policy_lockout_safety_check == Some(true),
         )?;
         key.policy.clone_from(&input.policy);
-        save(tx, &key)
+        Ok(())
     })
 }
 

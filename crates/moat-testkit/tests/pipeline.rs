@@ -421,7 +421,10 @@ fn kms_input(op: &str, key_id: &str, user_arn: &str) -> String {
             "Tags" => serde_json::json!([{"TagKey": "k", "TagValue": "v"}]),
             "TagKeys" => serde_json::json!(["k"]),
             "Operations" => serde_json::json!(["Encrypt"]),
-            "GranteePrincipal" | "RetiringPrincipal" => serde_json::json!(user_arn),
+            // Another user: a grant to the caller would allow what the test expects refused.
+            "GranteePrincipal" | "RetiringPrincipal" => {
+                serde_json::json!(user_arn.replace(":user/", ":user/grantee-of-"))
+            }
             "GrantId" => serde_json::json!("a".repeat(64)),
             other => panic!("{op}: no coverage value for required member {other}"),
         };

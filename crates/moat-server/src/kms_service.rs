@@ -20,6 +20,10 @@ impl Service for KmsService {
         moat_kms::model()
     }
 
+    fn access_denied_status(&self) -> u16 {
+        400
+    }
+
     fn prepare(
         &self,
         operation: &str,

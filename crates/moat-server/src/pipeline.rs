@@ -148,9 +148,8 @@ pub async fn handle(state: std::sync::Arc<State>, req: Incoming) -> Reply {
                 Some(s) => s.model().protocol == Protocol::Json,
                 None => is_json,
             };
-            // KMS answers AccessDeniedException with 400, as all its client errors.
             let status = match service.as_deref() {
-                Some(s) if s.signing_name() == "kms" && e.code == "AccessDenied" => 400,
+                Some(s) if e.code == "AccessDenied" => s.access_denied_status(),
                 _ => e.http_status,
             };
             let (body, content_type) = if json {

@@ -19,6 +19,11 @@ pub trait Service: Send + Sync + 'static {
     /// The SigV4 signing name (`iam`), which routes requests.
     fn signing_name(&self) -> &'static str;
     fn model(&self) -> &'static ServiceModel;
+    /// The HTTP status of a denial: 403 for most services, 400 for KMS, which answers every
+    /// client error with 400.
+    fn access_denied_status(&self) -> u16 {
+        403
+    }
     /// Turns a decoded, validated input into the typed request with its declaration.
     /// `Ok(None)` when the operation exists in AWS's model but Moat does not serve it.
     fn prepare(

@@ -3,10 +3,13 @@
 //!
 //! - `aes-256-gcm seal`: aws-lc-rs sealing the plaintext in place, nothing else.
 //! - `envelope seal`: Moat's ciphertext blob (header, fresh nonce, header and encryption
-//!   context as additional data), given the unsealed key material.
+//!   context as additional data) with the key version prepared, as the server keeps it.
+//! - `envelope seal, new key`: the same, expanding the AES key schedule from the material.
 //! - `Encrypt (target + execute)`: the whole operation as the server runs it after
-//!   authentication: resolving the key for authorization, then reading it again in the call,
-//!   unsealing its material under the root key, and sealing the blob.
+//!   authentication, with the server's key cache: resolving the key for authorization (its
+//!   policy, tags, aliases, grants), checking it in the call, and sealing the blob.
+//! - `Encrypt, uncached`: the same with every key read from storage and its material
+//!   unsealed under the root key, as the first request after a write does.
 //!
 //! `cargo bench -p moat-kms --bench encrypt`
 
@@ -33,7 +36,10 @@ fn root() -> Principal {
 
 fn bench(c: &mut Criterion) {
     let store = Store::open_in_memory(RootKey::from_bytes(&[7u8; 32]).unwrap()).unwrap();
-    let kms = Kms::new(store, "us-east-1", Arc::new(SystemClock));
+    let uncached = Kms::new(store, "us-east-1", Arc::new(SystemClock));
+    let kms = uncached
+        .clone()
+        .with_generation(Arc::new(std::sync::atomic::AtomicU64::new(0)));
     let principal = root();
     let call = Call {
         principal: &principal,
@@ -51,6 +57,13 @@ fn bench(c: &mut Criterion) {
     let key_id = created.key_metadata.unwrap().key_id;
 
     let mut group = c.benchmark_group("kms encrypt");
+    group.bench_function("random 12-byte nonce", |b| {
+        b.iter(|| {
+            let mut nonce = [0u8; 12];
+            aws_lc_rs::rand::fill(&mut nonce).unwrap();
+            nonce
+        })
+    });
     for size in [32usize, 4096] {
         let plaintext = vec![0x5au8; size];
         group.throughput(Throughput::Bytes(size as u64));
@@ -107,6 +120,23 @@ fn bench(c: &mut Criterion) {
                     }));
                     kms.target(&principal, &prepared).unwrap();
                     kms.execute(prepared, &call).unwrap()
+                })
+            },
+        );
+
+        group.bench_with_input(
+            BenchmarkId::new("Encrypt, uncached", size),
+            &plaintext,
+            |b, p| {
+                b.iter(|| {
+                    let prepared = Kms::prepare(Request::Encrypt(EncryptRequest {
+                        key_id: key_id.clone(),
+                        plaintext: moat_wire::Blob(p.clone()),
+                        encryption_context: Some(context.clone()),
+                        ..Default::default()
+                    }));
+                    uncached.target(&principal, &prepared).unwrap();
+                    uncached.execute(prepared, &call).unwrap()
                 })
             },
         );

@@ -133,17 +133,63 @@ pub struct Kms {
     cache: Arc<KeyCache>,
 }
 
-/// Keys resolved for requests, and their unsealed material, kept for one generation of
-/// writes so that a cryptographic request reads no storage and opens no sealed material.
+/// Keys resolved for requests, their unsealed material and their prepared AES keys, kept for
+/// one generation of writes so that a cryptographic request reads no storage, opens no sealed
+/// material and expands no key schedule.
 #[derive(Default)]
 struct KeyCache {
-    keys: RwLock<HashMap<(String, String), Arc<CachedKey>>>,
-    materials: RwLock<HashMap<(String, String), Arc<CachedMaterial>>>,
+    keys: GenerationMap<(String, String), CachedKey>,
+    materials: GenerationMap<(String, String), zeroize::Zeroizing<Vec<u8>>>,
+    symmetric: GenerationMap<(String, String), ciphertext::SymmetricKey>,
+}
+
+/// A map whose entries serve only the generation they were made in.
+struct GenerationMap<K, V> {
+    entries: RwLock<HashMap<K, (u64, Arc<V>)>>,
+}
+
+impl<K, V> Default for GenerationMap<K, V> {
+    fn default() -> Self {
+        GenerationMap {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> GenerationMap<K, V> {
+    /// The entry for `key` made in `generation`, or the one `make` makes now (kept when there
+    /// is a generation to keep it for).
+    fn get_or_make(
+        &self,
+        generation: Option<u64>,
+        key: K,
+        make: impl FnOnce() -> Result<V, KmsError>,
+    ) -> Result<Arc<V>, KmsError> {
+        let Some(generation) = generation else {
+            return make().map(Arc::new);
+        };
+        if let Some((made_in, found)) = self
+            .entries
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            if *made_in == generation {
+                return Ok(found.clone());
+            }
+        }
+        let made = Arc::new(make()?);
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= KEY_CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(key, (generation, made.clone()));
+        Ok(made)
+    }
 }
 
 /// A key as a `KeyId` (in an account) resolved to it.
 pub struct CachedKey {
-    generation: u64,
     pub key: KeyRecord,
     /// The alias the `KeyId` named, if it named one.
     pub alias: Option<String>,
@@ -151,11 +197,6 @@ pub struct CachedKey {
     pub aliases: Vec<String>,
     /// The key's grants, read with it: deciding a call by its grants reads no storage.
     pub grants: Vec<grants::GrantRecord>,
-}
-
-struct CachedMaterial {
-    generation: u64,
-    material: Arc<zeroize::Zeroizing<Vec<u8>>>,
 }
 
 /// More entries than this and a cache starts over.
@@ -319,50 +360,38 @@ impl Kms {
         raw: &str,
         now_ms: i64,
     ) -> Result<Arc<CachedKey>, KmsError> {
-        let generation = self.generation.as_ref().map(|g| g.load(Ordering::SeqCst));
-        let cache_key = (account.to_owned(), raw.to_owned());
-        if let Some(generation) = generation {
-            let found = self
-                .cache
-                .keys
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&cache_key)
-                .cloned();
-            if let Some(found) = found.filter(|f| f.generation == generation) {
-                if found.key.is_deleted_at(now_ms) {
-                    return Err(KmsError::NotFound(format!(
-                        "Key '{}' does not exist",
-                        found.key.arn
-                    )));
-                }
-                return Ok(found);
-            }
-        }
-        let (key, alias, aliases, grants) = self.store.read(|tx| {
-            let (key, alias) = keys::resolve(tx, raw, account, &self.region, now_ms)?;
-            let aliases = keys::aliases_of(tx, &key.account, &key.key_id)?
-                .into_iter()
-                .map(|a| a.name)
-                .collect();
-            let grants = grants::of_key(tx, &key)?;
-            Ok::<_, KmsError>((key, alias, aliases, grants))
-        })?;
-        let cached = Arc::new(CachedKey {
-            generation: generation.unwrap_or_default(),
-            key,
-            alias,
-            aliases,
-            grants,
-        });
-        if generation.is_some() {
-            let mut keys = self.cache.keys.write().unwrap_or_else(|p| p.into_inner());
-            if keys.len() >= KEY_CACHE_CAPACITY {
-                keys.clear();
-            }
-            keys.insert(cache_key, cached.clone());
+        let cached = self.cache.keys.get_or_make(
+            self.generation(),
+            (account.to_owned(), raw.to_owned()),
+            || {
+                self.store.read(|tx| {
+                    let (key, alias) = keys::resolve(tx, raw, account, &self.region, now_ms)?;
+                    let aliases = keys::aliases_of(tx, &key.account, &key.key_id)?
+                        .into_iter()
+                        .map(|a| a.name)
+                        .collect();
+                    let grants = grants::of_key(tx, &key)?;
+                    Ok(CachedKey {
+                        key,
+                        alias,
+                        aliases,
+                        grants,
+                    })
+                })
+            },
+        )?;
+        // Deletion falls due with time, not with a write.
+        if cached.key.is_deleted_at(now_ms) {
+            return Err(KmsError::NotFound(format!(
+                "Key '{}' does not exist",
+                cached.key.arn
+            )));
         }
         Ok(cached)
+    }
+
+    fn generation(&self) -> Option<u64> {
+        self.generation.as_ref().map(|g| g.load(Ordering::SeqCst))
     }
 
     /// The unsealed material of one version of a key, from memory when nothing was written
@@ -372,44 +401,27 @@ impl Kms {
         key: &KeyRecord,
         version: &keys::KeyVersion,
     ) -> Result<Arc<zeroize::Zeroizing<Vec<u8>>>, KmsError> {
-        let generation = self.generation.as_ref().map(|g| g.load(Ordering::SeqCst));
-        let cache_key = (key.key_id.clone(), version.id.clone());
-        if let Some(generation) = generation {
-            let found = self
-                .cache
-                .materials
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&cache_key)
-                .filter(|m| m.generation == generation)
-                .map(|m| m.material.clone());
-            if let Some(found) = found {
-                return Ok(found);
-            }
-        }
-        let material = Arc::new(keys::open_material(
-            self.store.root_key(),
-            &key.key_id,
-            version,
-        )?);
-        if let Some(generation) = generation {
-            let mut materials = self
-                .cache
-                .materials
-                .write()
-                .unwrap_or_else(|p| p.into_inner());
-            if materials.len() >= KEY_CACHE_CAPACITY {
-                materials.clear();
-            }
-            materials.insert(
-                cache_key,
-                Arc::new(CachedMaterial {
-                    generation,
-                    material: material.clone(),
-                }),
-            );
-        }
-        Ok(material)
+        self.cache.materials.get_or_make(
+            self.generation(),
+            (key.key_id.clone(), version.id.clone()),
+            || keys::open_material(self.store.root_key(), &key.key_id, version),
+        )
+    }
+
+    /// One version of a symmetric key, ready to seal and open its ciphertexts.
+    pub fn symmetric_key(
+        &self,
+        key: &KeyRecord,
+        version: &keys::KeyVersion,
+    ) -> Result<Arc<ciphertext::SymmetricKey>, KmsError> {
+        self.cache.symmetric.get_or_make(
+            self.generation(),
+            (key.key_id.clone(), version.id.clone()),
+            || {
+                let material = self.material(key, version)?;
+                ciphertext::SymmetricKey::new(&key.account, &key.key_id, &version.id, &material)
+            },
+        )
     }
 
     pub fn region(&self) -> &str {

@@ -42,6 +42,17 @@ pub fn material(
 }
 
 /// The current material of a key, with its version id.
+/// The current version of a symmetric key, ready to seal, with its version id.
+fn current_symmetric_key(
+    kms: &Kms,
+    key: &KeyRecord,
+) -> Result<(String, std::sync::Arc<ciphertext::SymmetricKey>), KmsError> {
+    let version = key
+        .current()
+        .ok_or_else(|| KmsError::InvalidState(format!("{} is pending import.", key.arn)))?;
+    Ok((version.id.clone(), kms.symmetric_key(key, version)?))
+}
+
 pub fn current_material(kms: &Kms, key: &KeyRecord) -> Result<(String, Material), KmsError> {
     let version = key
         .current()
@@ -82,15 +93,8 @@ fn encrypt_with(
                 key.arn
             )));
         }
-        let (version, material) = current_material(kms, key)?;
-        let blob = ciphertext::seal(
-            &key.account,
-            &key.key_id,
-            &version,
-            &material,
-            context,
-            plaintext,
-        )?;
+        let (version, sealing) = current_symmetric_key(kms, key)?;
+        let blob = sealing.seal(context, plaintext)?;
         return Ok((blob, algorithm.to_owned(), Some(version)));
     }
     if !context.is_empty() {
@@ -155,16 +159,16 @@ fn decrypt_with(
             key
         }
         None => kms
-            .store()
-            .read(|tx| keys::by_id(tx, &header.account, &header.key_id, kms.region(), now_ms))?,
+            .resolve(&header.account, &header.key_id, now_ms)?
+            .key
+            .clone(),
     };
     key.usable()?;
     key.require_usage("ENCRYPT_DECRYPT", operation)?;
     let version = key
         .version(&header.version)
         .ok_or(KmsError::InvalidCiphertext)?;
-    let material = material(kms, &key, version)?;
-    let plaintext = ciphertext::open(blob, &material, context)?;
+    let plaintext = kms.symmetric_key(&key, version)?.open(blob, context)?;
     let version = header.version;
     Ok(Decrypted {
         key,
@@ -333,15 +337,8 @@ fn data_key(
         )));
     }
     let plaintext = Zeroizing::new(crate::random_bytes(length)?);
-    let (version, material) = current_material(kms, &key)?;
-    let blob = ciphertext::seal(
-        &key.account,
-        &key.key_id,
-        &version,
-        &material,
-        context,
-        &plaintext,
-    )?;
+    let (version, sealing) = current_symmetric_key(kms, &key)?;
+    let blob = sealing.seal(context, &plaintext)?;
     Ok(DataKey {
         key,
         plaintext,

@@ -227,11 +227,13 @@ pub fn new_version_id() -> Result<String, KmsError> {
     Ok(hex_lower(&bytes))
 }
 
+/// Lower-case hex; on every Decrypt (the blob's key and version), so without `fmt`.
 pub fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
+    let digit = |n: u8| char::from_digit(u32::from(n), 16).unwrap_or('0');
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02x}");
+        s.push(digit(b >> 4));
+        s.push(digit(b & 0x0f));
     }
     s
 }
@@ -461,6 +463,11 @@ mod tests {
             parse_key_ref("not-a-key", "111122223333", "us-east-1"),
             None
         );
+    }
+
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte() {
+        assert_eq!(hex_lower(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
     }
 
     #[test]

@@ -180,7 +180,7 @@ pub fn get_public_key(
         .resolve(&call.account(), &input.key_id, call.now_ms())?
         .key
         .clone();
-    key.usable()?;
+    key.usable(call.now_ms())?;
     let (spec, usage) = spec_and_usage(&key)?;
     if !spec.is_asymmetric() {
         return Err(KmsError::UnsupportedOperation(format!(

@@ -147,7 +147,20 @@ impl KeyRecord {
     }
 
     /// Checks the key may be used for a cryptographic operation: enabled, with material.
-    pub fn usable(&self) -> Result<(), KmsError> {
+    /// Imported material past its `ValidTo` counts as gone from that instant, whether or not
+    /// the sweep has removed it yet.
+    pub fn usable(&self, now_ms: i64) -> Result<(), KmsError> {
+        if self.state == KeyState::Enabled
+            && self
+                .versions
+                .iter()
+                .any(|v| v.valid_to_ms.is_some_and(|t| t <= now_ms))
+        {
+            return Err(KmsError::InvalidState(format!(
+                "{} is pending import.",
+                self.arn
+            )));
+        }
         match self.state {
             KeyState::Enabled => Ok(()),
             KeyState::Disabled => Err(KmsError::Disabled(format!("{} is disabled.", self.arn))),
@@ -463,6 +476,43 @@ mod tests {
             parse_key_ref("not-a-key", "111122223333", "us-east-1"),
             None
         );
+    }
+
+    #[test]
+    fn imported_material_is_unusable_from_its_valid_to() {
+        let mut key = KeyRecord {
+            key_id: "1234abcd-12ab-44cd-96ef-1234567890ab".into(),
+            account: "111122223333".into(),
+            arn: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-44cd-96ef-1234567890ab"
+                .into(),
+            created_ms: 0,
+            description: String::new(),
+            key_spec: "SYMMETRIC_DEFAULT".into(),
+            key_usage: "ENCRYPT_DECRYPT".into(),
+            origin: "EXTERNAL".into(),
+            state: KeyState::Enabled,
+            deletion_ms: None,
+            pending_window_days: None,
+            policy: String::new(),
+            tags: Vec::new(),
+            rotation: None,
+            versions: vec![KeyVersion {
+                id: "ab".repeat(32),
+                created_ms: 0,
+                sealed: String::new(),
+                rotation_type: None,
+                valid_to_ms: Some(1_000),
+            }],
+            pending_import: None,
+            expiration_model: Some("KEY_MATERIAL_EXPIRES".into()),
+            imported: None,
+        };
+        assert!(key.usable(999).is_ok());
+        assert!(
+            matches!(key.usable(1_000), Err(KmsError::InvalidState(m)) if m.ends_with("is pending import."))
+        );
+        key.state = KeyState::Disabled;
+        assert!(matches!(key.usable(0), Err(KmsError::Disabled(_))));
     }
 
     #[test]

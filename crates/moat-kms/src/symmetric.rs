@@ -27,7 +27,7 @@ pub fn usable_key(
         .resolve(&call.account(), raw, call.now_ms())?
         .key
         .clone();
-    key.usable()?;
+    key.usable(call.now_ms())?;
     key.require_usage(usage, operation)?;
     Ok(key)
 }
@@ -132,7 +132,7 @@ fn decrypt_with(
         None => None,
     };
     if let Some(key) = named.as_ref().filter(|k| !is_symmetric(k)) {
-        key.usable()?;
+        key.usable(now_ms)?;
         key.require_usage("ENCRYPT_DECRYPT", operation)?;
         let algorithm = algorithm.unwrap_or(SYMMETRIC_DEFAULT);
         if !context.is_empty() {
@@ -163,7 +163,7 @@ fn decrypt_with(
             .key
             .clone(),
     };
-    key.usable()?;
+    key.usable(now_ms)?;
     key.require_usage("ENCRYPT_DECRYPT", operation)?;
     let version = key
         .version(&header.version)

@@ -74,6 +74,18 @@ pub enum KmsError {
     Internal(String),
 }
 
+impl KmsError {
+    /// A key that does not exist (or is past its deletion date), as AWS words it.
+    pub fn key_not_found(arn: &str) -> KmsError {
+        KmsError::NotFound(format!("Key '{arn}' does not exist"))
+    }
+
+    /// An alias that does not exist, as AWS words it.
+    pub fn alias_not_found(arn: &str) -> KmsError {
+        KmsError::NotFound(format!("Alias {arn} is not found."))
+    }
+}
+
 impl From<CryptoError> for KmsError {
     fn from(e: CryptoError) -> Self {
         match e {

@@ -69,12 +69,7 @@ fn open(kms: &Kms, purpose: &str, sealed: &str) -> Result<zeroize::Zeroizing<Vec
 
 /// Import operations act on EXTERNAL keys of the caller's own account.
 fn require_external(key: &KeyRecord, call: &Call<'_>) -> Result<(), KmsError> {
-    if key.account != call.account() {
-        return Err(KmsError::NotFound(format!(
-            "Key '{}' does not exist",
-            key.arn
-        )));
-    }
+    key.require_own_account(&call.account())?;
     if key.origin != "EXTERNAL" {
         return Err(KmsError::UnsupportedOperation(format!(
             "{} origin is {} which is not valid for this operation.",

@@ -175,6 +175,15 @@ impl KeyRecord {
         }
     }
 
+    /// Checks the key belongs to `account`: keys are managed in their own account only, and
+    /// to any other they do not exist.
+    pub fn require_own_account(&self, account: &str) -> Result<(), KmsError> {
+        if self.account != account {
+            return Err(KmsError::key_not_found(&self.arn));
+        }
+        Ok(())
+    }
+
     /// Checks the key is not pending deletion, for operations that manage it.
     pub fn not_pending_deletion(&self) -> Result<(), KmsError> {
         if self.state == KeyState::PendingDeletion {
@@ -353,12 +362,6 @@ pub fn resolve(
     region: &str,
     now_ms: i64,
 ) -> Result<(KeyRecord, Option<String>), KmsError> {
-    let not_found_key = |account: &str, id: &str| {
-        KmsError::NotFound(format!(
-            "Key '{}' does not exist",
-            key_arn(region, account, id)
-        ))
-    };
     let Some(key_ref) = parse_key_ref(raw, account, region) else {
         return Err(KmsError::NotFound(format!("Invalid keyId '{raw}'")));
     };
@@ -366,9 +369,8 @@ pub fn resolve(
         KeyRef::Key { account, key_id } => (account, key_id, None),
         KeyRef::Alias { account, name } => {
             let Some(alias) = tx.get::<AliasRecord>(&account, &name)? else {
-                return Err(KmsError::NotFound(format!(
-                    "Alias {} is not found.",
-                    alias_arn(region, &account, &name)
+                return Err(KmsError::alias_not_found(&alias_arn(
+                    region, &account, &name,
                 )));
             };
             (account, alias.target_key_id, Some(name))
@@ -376,24 +378,7 @@ pub fn resolve(
     };
     match tx.get::<KeyRecord>(&account, &key_id)? {
         Some(key) if !key.is_deleted_at(now_ms) => Ok((key, alias)),
-        _ => Err(not_found_key(&account, &key_id)),
-    }
-}
-
-/// The key a ciphertext names, by account and raw key id.
-pub fn by_id(
-    tx: &impl Reader,
-    account: &str,
-    key_id: &str,
-    region: &str,
-    now_ms: i64,
-) -> Result<KeyRecord, KmsError> {
-    match tx.get::<KeyRecord>(account, key_id)? {
-        Some(key) if !key.is_deleted_at(now_ms) => Ok(key),
-        _ => Err(KmsError::NotFound(format!(
-            "Key '{}' does not exist",
-            key_arn(region, account, key_id)
-        ))),
+        _ => Err(KmsError::key_not_found(&key_arn(region, &account, &key_id))),
     }
 }
 

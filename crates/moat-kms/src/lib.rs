@@ -382,10 +382,7 @@ impl Kms {
         )?;
         // Deletion falls due with time, not with a write.
         if cached.key.is_deleted_at(now_ms) {
-            return Err(KmsError::NotFound(format!(
-                "Key '{}' does not exist",
-                cached.key.arn
-            )));
+            return Err(KmsError::key_not_found(&cached.key.arn));
         }
         Ok(cached)
     }

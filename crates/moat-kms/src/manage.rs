@@ -645,12 +645,7 @@ fn alias_target(
         ));
     }
     let key = load(kms, tx, call, raw)?;
-    if key.account != call.account() {
-        return Err(KmsError::NotFound(format!(
-            "Key '{}' does not exist",
-            key.arn
-        )));
-    }
+    key.require_own_account(&call.account())?;
     key.not_pending_deletion()?;
     Ok(key)
 }
@@ -712,9 +707,10 @@ pub fn update_alias(
     let account = call.account();
     kms.store().write(|tx| {
         let Some(mut alias) = live_alias(tx, &account, &input.alias_name, call.now_ms())? else {
-            return Err(KmsError::NotFound(format!(
-                "Alias {} is not found.",
-                alias_arn(kms.region(), &account, &input.alias_name)
+            return Err(KmsError::alias_not_found(&alias_arn(
+                kms.region(),
+                &account,
+                &input.alias_name,
             )));
         };
         let new = alias_target(kms, tx, call, &input.target_key_id)?;
@@ -743,9 +739,10 @@ pub fn delete_alias(
     let account = call.account();
     kms.store().write(|tx| {
         if live_alias(tx, &account, &input.alias_name, call.now_ms())?.is_none() {
-            return Err(KmsError::NotFound(format!(
-                "Alias {} is not found.",
-                alias_arn(kms.region(), &account, &input.alias_name)
+            return Err(KmsError::alias_not_found(&alias_arn(
+                kms.region(),
+                &account,
+                &input.alias_name,
             )));
         }
         tx.delete::<AliasRecord>(&account, &input.alias_name)?;

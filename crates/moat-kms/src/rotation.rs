@@ -63,17 +63,6 @@ fn require_kms_origin(key: &KeyRecord) -> Result<(), KmsError> {
     Ok(())
 }
 
-/// Rotation is managed in the key's own account only (no cross-account use).
-fn require_own(key: &KeyRecord, call: &Call<'_>) -> Result<(), KmsError> {
-    if key.account != call.account() {
-        return Err(KmsError::NotFound(format!(
-            "Key '{}' does not exist",
-            key.arn
-        )));
-    }
-    Ok(())
-}
-
 /// Checks the key can be managed now: not pending deletion, not disabled.
 fn require_enabled_for_rotation(key: &KeyRecord) -> Result<(), KmsError> {
     key.not_pending_deletion()?;
@@ -120,7 +109,7 @@ pub fn enable(
     let now_ms = call.now_ms();
     kms.store().write(|tx| {
         let mut key = manage::load(kms, tx, call, &input.key_id)?;
-        require_own(&key, call)?;
+        key.require_own_account(&call.account())?;
         key.not_pending_deletion()?;
         require_kms_origin(&key)?;
         require_enabled_for_rotation(&key)?;
@@ -151,7 +140,7 @@ pub fn disable(
 ) -> Result<(), KmsError> {
     kms.store().write(|tx| {
         let mut key = manage::load(kms, tx, call, &input.key_id)?;
-        require_own(&key, call)?;
+        key.require_own_account(&call.account())?;
         key.not_pending_deletion()?;
         require_kms_origin(&key)?;
         require_enabled_for_rotation(&key)?;
@@ -197,7 +186,7 @@ pub fn rotate_on_demand(
 ) -> Result<crate::RotateKeyOnDemandResponse, KmsError> {
     kms.store().write(|tx| {
         let mut key = manage::load(kms, tx, call, &input.key_id)?;
-        require_own(&key, call)?;
+        key.require_own_account(&call.account())?;
         key.not_pending_deletion()?;
         require_symmetric(&key)?;
         if key.origin != "AWS_KMS" {
@@ -251,7 +240,7 @@ pub fn list(
     let key = kms
         .store()
         .read(|tx| manage::load(kms, tx, call, &input.key_id))?;
-    require_own(&key, call)?;
+    key.require_own_account(&call.account())?;
     require_symmetric(&key)?;
     let external = key.origin == "EXTERNAL";
     let current = key.current().map(|v| v.id.clone());

@@ -257,22 +257,22 @@ pub fn authorize(
         Some(s) => Some((s, cache.session(store, principal, s, generation)?)),
         None => None,
     };
-    let target = call.target(principal)?;
-    let action = call.action();
-
     let request_principal = match who {
         Identity::User(_) => RequestPrincipal::user(principal.arn.clone()),
         Identity::Role(_) => {
             RequestPrincipal::role_session(principal.arn.clone(), identity.entity_arn.clone())
         }
     };
-    let mut keys = identity.keys.clone();
-    keys.add_principal_keys(&request_principal);
-    keys.insert("aws:userid", principal.id.as_str());
-    add_request_keys(&mut keys, facts);
-    if let Some((s, _)) = &session {
-        add_session_keys(&mut keys, s, facts.now);
-    }
+    let request_keys = || {
+        let mut keys = identity.keys.clone();
+        keys.add_principal_keys(&request_principal);
+        keys.insert("aws:userid", principal.id.as_str());
+        add_request_keys(&mut keys, facts);
+        if let Some((s, _)) = &session {
+            add_session_keys(&mut keys, s, facts.now);
+        }
+        keys
+    };
     let caller = Caller {
         cache,
         principal,
@@ -280,17 +280,8 @@ pub fn authorize(
         identity: &identity.identity,
         boundary: identity.boundary.as_ref(),
         session: session.as_ref().and_then(|(_, c)| c.policies.as_ref()),
-        keys: &keys,
     };
-    caller.decide(&action, &target)?;
-    // Every further action the request needs must be allowed as well.
-    for extra in call.extra_actions() {
-        caller.decide(extra, &target)?;
-    }
-    for (action, target) in call.further_targets(principal)? {
-        caller.decide(action, &target)?;
-    }
-    Ok(())
+    caller.decide_all(call, &request_keys)
 }
 
 /// A caller's policies and keys, for the decisions one request needs.
@@ -301,19 +292,46 @@ struct Caller<'a> {
     identity: &'a PolicySet,
     boundary: Option<&'a PolicySet>,
     session: Option<&'a PolicySet>,
-    /// The request's keys, before the target's own.
-    keys: &'a ContextKeys,
 }
 
 impl Caller<'_> {
-    /// Decides `action` on `target`: its resource policy, the caller's policies, and a grant
-    /// that allows what no policy allows.
-    fn decide(&self, action: &str, target: &moat_iam::Target) -> Result<(), ErrorResponse> {
-        let mut keys = self.keys.clone();
-        for (key, value) in &target.keys {
-            keys.insert(key.clone(), value.clone());
+    /// Decides the call: its action and every extra action on its target, then each further
+    /// target's action. `request_keys` makes the request's own keys, to which each target adds
+    /// its keys; they are made again only for a further target, which only a few calls have.
+    fn decide_all(
+        &self,
+        call: &dyn PreparedCall,
+        request_keys: &dyn Fn() -> ContextKeys,
+    ) -> Result<(), ErrorResponse> {
+        let mut target = call.target(self.principal)?;
+        let with_target = |target: &mut moat_iam::Target| {
+            let mut keys = request_keys();
+            for (key, value) in std::mem::take(&mut target.keys) {
+                keys.insert(key, value);
+            }
+            keys
+        };
+        let keys = with_target(&mut target);
+        self.decide(&call.action(), &target, &keys)?;
+        for extra in call.extra_actions() {
+            self.decide(extra, &target, &keys)?;
         }
-        let request = Request::new(self.request_principal, action, &target.arn, &keys);
+        for (action, mut target) in call.further_targets(self.principal)? {
+            let keys = with_target(&mut target);
+            self.decide(action, &target, &keys)?;
+        }
+        Ok(())
+    }
+
+    /// Decides `action` on `target` with `keys` (the request's and the target's): its
+    /// resource policy, the caller's policies, and a grant that allows what no policy allows.
+    fn decide(
+        &self,
+        action: &str,
+        target: &moat_iam::Target,
+        keys: &ContextKeys,
+    ) -> Result<(), ErrorResponse> {
+        let request = Request::new(self.request_principal, action, &target.arn, keys);
         let resource_policy = match &target.resource_policy {
             Some(p) => Some(self.cache.resource_policy(p)?),
             None => None,
@@ -357,26 +375,22 @@ fn authorize_root(
         return Ok(());
     }
     let request_principal = RequestPrincipal::root(&principal.account.to_string());
-    let mut keys = ContextKeys::new();
-    keys.add_principal_keys(&request_principal);
-    keys.insert("aws:userid", principal.id.as_str());
-    add_request_keys(&mut keys, facts);
-    let allow_all = allow_all()?;
+    let request_keys = || {
+        let mut keys = ContextKeys::new();
+        keys.add_principal_keys(&request_principal);
+        keys.insert("aws:userid", principal.id.as_str());
+        add_request_keys(&mut keys, facts);
+        keys
+    };
     let caller = Caller {
         cache,
         principal,
         request_principal: &request_principal,
-        identity: allow_all,
+        identity: allow_all()?,
         boundary: None,
         session: None,
-        keys: &keys,
     };
-    let target = call.target(principal)?;
-    caller.decide(&call.action(), &target)?;
-    for (action, target) in call.further_targets(principal)? {
-        caller.decide(action, &target)?;
-    }
-    Ok(())
+    caller.decide_all(call, &request_keys)
 }
 
 /// The root user's identity: everything. Compiled once.

@@ -331,7 +331,7 @@ impl Iam {
                 ContextValue::from(arn.as_str()),
             ));
         }
-        let arn = self.store().read(|tx| {
+        let (arn, tags, boundary) = self.store().read(|tx| {
             let (arn, tags, boundary) = match &prepared.resource {
                 Resource::User(None) => {
                     match users::find(tx, account, principal_user(principal))? {
@@ -375,19 +375,19 @@ impl Iam {
                 }
                 Resource::Any => ("*".to_owned(), Vec::new(), None),
             };
-            for tag in tags {
-                let value = ContextValue::from(tag.value);
-                keys.push((format!("iam:ResourceTag/{}", tag.key), value.clone()));
-                keys.push((format!("aws:ResourceTag/{}", tag.key), value));
-            }
-            if let (BoundaryKey::Current, Some(boundary)) = (&request.boundary, boundary) {
-                keys.push((
-                    "iam:PermissionsBoundary".to_owned(),
-                    ContextValue::from(boundary),
-                ));
-            }
-            Ok::<_, IamError>(arn)
+            Ok::<_, IamError>((arn, tags, boundary))
         })?;
+        for tag in tags {
+            let value = ContextValue::from(tag.value);
+            keys.push((format!("iam:ResourceTag/{}", tag.key), value.clone()));
+            keys.push((format!("aws:ResourceTag/{}", tag.key), value));
+        }
+        if let (BoundaryKey::Current, Some(boundary)) = (&request.boundary, boundary) {
+            keys.push((
+                "iam:PermissionsBoundary".to_owned(),
+                ContextValue::from(boundary),
+            ));
+        }
         Ok(Target::new(arn, keys))
     }
 }

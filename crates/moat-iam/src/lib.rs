@@ -84,9 +84,8 @@ pub enum Resource {
     Any,
 }
 
-type ReadFn = Box<
-    dyn for<'a, 'b, 'c> FnOnce(&'a ReadTx<'b>, &'a Call<'c>) -> Result<Response, IamError> + Send,
->;
+type ReadFn =
+    Box<dyn for<'a, 'b, 'c> Fn(&'a ReadTx<'b>, &'a Call<'c>) -> Result<Response, IamError> + Send>;
 type WriteFn = Box<
     dyn for<'a, 'b, 'c> FnOnce(&'a mut WriteTx<'b>, &'a Call<'c>) -> Result<Response, IamError>
         + Send,
@@ -175,7 +174,7 @@ impl Prepared {
 
 fn r<F>(resource: Resource, f: F) -> Decl
 where
-    F: for<'a, 'b, 'c> FnOnce(&'a ReadTx<'b>, &'a Call<'c>) -> Result<Response, IamError>
+    F: for<'a, 'b, 'c> Fn(&'a ReadTx<'b>, &'a Call<'c>) -> Result<Response, IamError>
         + Send
         + 'static,
 {
@@ -282,8 +281,8 @@ impl Iam {
                     users::create_user(tx, c, i).map(S::CreateUser)
                 }),
             ),
-            Q::GetUser(i) => r(user_or_caller(i.user_name.as_ref()), |tx, c| {
-                users::get_user(tx, c, i).map(S::GetUser)
+            Q::GetUser(i) => r(user_or_caller(i.user_name.as_ref()), move |tx, c| {
+                users::get_user(tx, c, i.clone()).map(S::GetUser)
             }),
             Q::UpdateUser(i) => w(user(&i.user_name), |tx, c| {
                 users::update_user(tx, c, i).map(|()| S::UpdateUser)
@@ -291,8 +290,8 @@ impl Iam {
             Q::DeleteUser(i) => w(user(&i.user_name), |tx, c| {
                 users::delete_user(tx, c, i).map(|()| S::DeleteUser)
             }),
-            Q::ListUsers(i) => r(Resource::Collection("user/"), |tx, c| {
-                users::list_users(tx, c, i).map(S::ListUsers)
+            Q::ListUsers(i) => r(Resource::Collection("user/"), move |tx, c| {
+                users::list_users(tx, c, i.clone()).map(S::ListUsers)
             }),
             Q::TagUser(i) => keyed(
                 k().tags(Some(&i.tags)),
@@ -306,15 +305,15 @@ impl Iam {
                     users::untag_user(tx, c, i).map(|()| S::UntagUser)
                 }),
             ),
-            Q::ListUserTags(i) => r(user(&i.user_name), |tx, c| {
-                users::list_user_tags(tx, c, i).map(S::ListUserTags)
+            Q::ListUserTags(i) => r(user(&i.user_name), move |tx, c| {
+                users::list_user_tags(tx, c, i.clone()).map(S::ListUserTags)
             }),
             // groups
             Q::CreateGroup(i) => w(new("group", i.path.as_ref(), &i.group_name), |tx, c| {
                 groups::create_group(tx, c, i).map(S::CreateGroup)
             }),
-            Q::GetGroup(i) => r(group(&i.group_name), |tx, c| {
-                groups::get_group(tx, c, i).map(S::GetGroup)
+            Q::GetGroup(i) => r(group(&i.group_name), move |tx, c| {
+                groups::get_group(tx, c, i.clone()).map(S::GetGroup)
             }),
             Q::UpdateGroup(i) => w(group(&i.group_name), |tx, c| {
                 groups::update_group(tx, c, i).map(|()| S::UpdateGroup)
@@ -322,8 +321,8 @@ impl Iam {
             Q::DeleteGroup(i) => w(group(&i.group_name), |tx, c| {
                 groups::delete_group(tx, c, i).map(|()| S::DeleteGroup)
             }),
-            Q::ListGroups(i) => r(Resource::Collection("group/"), |tx, c| {
-                groups::list_groups(tx, c, i).map(S::ListGroups)
+            Q::ListGroups(i) => r(Resource::Collection("group/"), move |tx, c| {
+                groups::list_groups(tx, c, i.clone()).map(S::ListGroups)
             }),
             Q::AddUserToGroup(i) => w(group(&i.group_name), |tx, c| {
                 groups::add_user_to_group(tx, c, i).map(|()| S::AddUserToGroup)
@@ -331,15 +330,15 @@ impl Iam {
             Q::RemoveUserFromGroup(i) => w(group(&i.group_name), |tx, c| {
                 groups::remove_user_from_group(tx, c, i).map(|()| S::RemoveUserFromGroup)
             }),
-            Q::ListGroupsForUser(i) => r(user(&i.user_name), |tx, c| {
-                groups::list_groups_for_user(tx, c, i).map(S::ListGroupsForUser)
+            Q::ListGroupsForUser(i) => r(user(&i.user_name), move |tx, c| {
+                groups::list_groups_for_user(tx, c, i.clone()).map(S::ListGroupsForUser)
             }),
             // access keys
             Q::CreateAccessKey(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
                 access_keys::create_access_key(tx, c, i).map(S::CreateAccessKey)
             }),
-            Q::ListAccessKeys(i) => r(user_or_caller(i.user_name.as_ref()), |tx, c| {
-                access_keys::list_access_keys(tx, c, i).map(S::ListAccessKeys)
+            Q::ListAccessKeys(i) => r(user_or_caller(i.user_name.as_ref()), move |tx, c| {
+                access_keys::list_access_keys(tx, c, i.clone()).map(S::ListAccessKeys)
             }),
             Q::UpdateAccessKey(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
                 access_keys::update_access_key(tx, c, i).map(|()| S::UpdateAccessKey)
@@ -347,15 +346,15 @@ impl Iam {
             Q::DeleteAccessKey(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
                 access_keys::delete_access_key(tx, c, i).map(|()| S::DeleteAccessKey)
             }),
-            Q::GetAccessKeyLastUsed(i) => r(Resource::Any, |tx, c| {
-                access_keys::get_access_key_last_used(tx, c, i).map(S::GetAccessKeyLastUsed)
+            Q::GetAccessKeyLastUsed(i) => r(Resource::Any, move |tx, c| {
+                access_keys::get_access_key_last_used(tx, c, i.clone()).map(S::GetAccessKeyLastUsed)
             }),
             // passwords
             Q::CreateLoginProfile(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
                 passwords::create_login_profile(tx, c, i).map(S::CreateLoginProfile)
             }),
-            Q::GetLoginProfile(i) => r(user_or_caller(i.user_name.as_ref()), |tx, c| {
-                passwords::get_login_profile(tx, c, i).map(S::GetLoginProfile)
+            Q::GetLoginProfile(i) => r(user_or_caller(i.user_name.as_ref()), move |tx, c| {
+                passwords::get_login_profile(tx, c, i.clone()).map(S::GetLoginProfile)
             }),
             Q::UpdateLoginProfile(i) => w(user(&i.user_name), |tx, c| {
                 passwords::update_login_profile(tx, c, i).map(|()| S::UpdateLoginProfile)
@@ -384,23 +383,23 @@ impl Iam {
                     policies::create_policy(tx, c, i).map(S::CreatePolicy)
                 }),
             ),
-            Q::GetPolicy(i) => r(policy(&i.policy_arn), |tx, c| {
-                policies::get_policy(tx, c, i).map(S::GetPolicy)
+            Q::GetPolicy(i) => r(policy(&i.policy_arn), move |tx, c| {
+                policies::get_policy(tx, c, i.clone()).map(S::GetPolicy)
             }),
             Q::DeletePolicy(i) => w(policy(&i.policy_arn), |tx, c| {
                 policies::delete_policy(tx, c, i).map(|()| S::DeletePolicy)
             }),
-            Q::ListPolicies(i) => r(Resource::Collection("policy/"), |tx, c| {
-                policies::list_policies(tx, c, i).map(S::ListPolicies)
+            Q::ListPolicies(i) => r(Resource::Collection("policy/"), move |tx, c| {
+                policies::list_policies(tx, c, i.clone()).map(S::ListPolicies)
             }),
             Q::CreatePolicyVersion(i) => w(policy(&i.policy_arn), |tx, c| {
                 policies::create_policy_version(tx, c, i).map(S::CreatePolicyVersion)
             }),
-            Q::GetPolicyVersion(i) => r(policy(&i.policy_arn), |tx, c| {
-                policies::get_policy_version(tx, c, i).map(S::GetPolicyVersion)
+            Q::GetPolicyVersion(i) => r(policy(&i.policy_arn), move |tx, c| {
+                policies::get_policy_version(tx, c, i.clone()).map(S::GetPolicyVersion)
             }),
-            Q::ListPolicyVersions(i) => r(policy(&i.policy_arn), |tx, c| {
-                policies::list_policy_versions(tx, c, i).map(S::ListPolicyVersions)
+            Q::ListPolicyVersions(i) => r(policy(&i.policy_arn), move |tx, c| {
+                policies::list_policy_versions(tx, c, i.clone()).map(S::ListPolicyVersions)
             }),
             Q::DeletePolicyVersion(i) => w(policy(&i.policy_arn), |tx, c| {
                 policies::delete_policy_version(tx, c, i).map(|()| S::DeletePolicyVersion)
@@ -420,11 +419,12 @@ impl Iam {
                     policies::untag_policy(tx, c, i).map(|()| S::UntagPolicy)
                 }),
             ),
-            Q::ListPolicyTags(i) => r(policy(&i.policy_arn), |tx, c| {
-                policies::list_policy_tags(tx, c, i).map(S::ListPolicyTags)
+            Q::ListPolicyTags(i) => r(policy(&i.policy_arn), move |tx, c| {
+                policies::list_policy_tags(tx, c, i.clone()).map(S::ListPolicyTags)
             }),
-            Q::ListEntitiesForPolicy(i) => r(policy(&i.policy_arn), |tx, c| {
-                attachments::list_entities_for_policy(tx, c, i).map(S::ListEntitiesForPolicy)
+            Q::ListEntitiesForPolicy(i) => r(policy(&i.policy_arn), move |tx, c| {
+                attachments::list_entities_for_policy(tx, c, i.clone())
+                    .map(S::ListEntitiesForPolicy)
             }),
             // attachments
             Q::AttachUserPolicy(i) => keyed(
@@ -463,15 +463,17 @@ impl Iam {
                     attachments::detach_role_policy(tx, c, i).map(|()| S::DetachRolePolicy)
                 }),
             ),
-            Q::ListAttachedUserPolicies(i) => r(user(&i.user_name), |tx, c| {
-                attachments::list_attached_user_policies(tx, c, i).map(S::ListAttachedUserPolicies)
+            Q::ListAttachedUserPolicies(i) => r(user(&i.user_name), move |tx, c| {
+                attachments::list_attached_user_policies(tx, c, i.clone())
+                    .map(S::ListAttachedUserPolicies)
             }),
-            Q::ListAttachedGroupPolicies(i) => r(group(&i.group_name), |tx, c| {
-                attachments::list_attached_group_policies(tx, c, i)
+            Q::ListAttachedGroupPolicies(i) => r(group(&i.group_name), move |tx, c| {
+                attachments::list_attached_group_policies(tx, c, i.clone())
                     .map(S::ListAttachedGroupPolicies)
             }),
-            Q::ListAttachedRolePolicies(i) => r(role(&i.role_name), |tx, c| {
-                attachments::list_attached_role_policies(tx, c, i).map(S::ListAttachedRolePolicies)
+            Q::ListAttachedRolePolicies(i) => r(role(&i.role_name), move |tx, c| {
+                attachments::list_attached_role_policies(tx, c, i.clone())
+                    .map(S::ListAttachedRolePolicies)
             }),
             // inline policies
             Q::PutUserPolicy(i) => keyed(
@@ -480,8 +482,8 @@ impl Iam {
                     inline::put_user_policy(tx, c, i).map(|()| S::PutUserPolicy)
                 }),
             ),
-            Q::GetUserPolicy(i) => r(user(&i.user_name), |tx, c| {
-                inline::get_user_policy(tx, c, i).map(S::GetUserPolicy)
+            Q::GetUserPolicy(i) => r(user(&i.user_name), move |tx, c| {
+                inline::get_user_policy(tx, c, i.clone()).map(S::GetUserPolicy)
             }),
             Q::DeleteUserPolicy(i) => keyed(
                 k().current_boundary(),
@@ -489,20 +491,20 @@ impl Iam {
                     inline::delete_user_policy(tx, c, i).map(|()| S::DeleteUserPolicy)
                 }),
             ),
-            Q::ListUserPolicies(i) => r(user(&i.user_name), |tx, c| {
-                inline::list_user_policies(tx, c, i).map(S::ListUserPolicies)
+            Q::ListUserPolicies(i) => r(user(&i.user_name), move |tx, c| {
+                inline::list_user_policies(tx, c, i.clone()).map(S::ListUserPolicies)
             }),
             Q::PutGroupPolicy(i) => w(group(&i.group_name), |tx, c| {
                 inline::put_group_policy(tx, c, i).map(|()| S::PutGroupPolicy)
             }),
-            Q::GetGroupPolicy(i) => r(group(&i.group_name), |tx, c| {
-                inline::get_group_policy(tx, c, i).map(S::GetGroupPolicy)
+            Q::GetGroupPolicy(i) => r(group(&i.group_name), move |tx, c| {
+                inline::get_group_policy(tx, c, i.clone()).map(S::GetGroupPolicy)
             }),
             Q::DeleteGroupPolicy(i) => w(group(&i.group_name), |tx, c| {
                 inline::delete_group_policy(tx, c, i).map(|()| S::DeleteGroupPolicy)
             }),
-            Q::ListGroupPolicies(i) => r(group(&i.group_name), |tx, c| {
-                inline::list_group_policies(tx, c, i).map(S::ListGroupPolicies)
+            Q::ListGroupPolicies(i) => r(group(&i.group_name), move |tx, c| {
+                inline::list_group_policies(tx, c, i.clone()).map(S::ListGroupPolicies)
             }),
             Q::PutRolePolicy(i) => keyed(
                 k().current_boundary(),
@@ -510,8 +512,8 @@ impl Iam {
                     inline::put_role_policy(tx, c, i).map(|()| S::PutRolePolicy)
                 }),
             ),
-            Q::GetRolePolicy(i) => r(role(&i.role_name), |tx, c| {
-                inline::get_role_policy(tx, c, i).map(S::GetRolePolicy)
+            Q::GetRolePolicy(i) => r(role(&i.role_name), move |tx, c| {
+                inline::get_role_policy(tx, c, i.clone()).map(S::GetRolePolicy)
             }),
             Q::DeleteRolePolicy(i) => keyed(
                 k().current_boundary(),
@@ -519,8 +521,8 @@ impl Iam {
                     inline::delete_role_policy(tx, c, i).map(|()| S::DeleteRolePolicy)
                 }),
             ),
-            Q::ListRolePolicies(i) => r(role(&i.role_name), |tx, c| {
-                inline::list_role_policies(tx, c, i).map(S::ListRolePolicies)
+            Q::ListRolePolicies(i) => r(role(&i.role_name), move |tx, c| {
+                inline::list_role_policies(tx, c, i.clone()).map(S::ListRolePolicies)
             }),
             // roles
             Q::CreateRole(i) => keyed(
@@ -530,8 +532,8 @@ impl Iam {
                     roles::create_role(tx, c, i).map(S::CreateRole)
                 }),
             ),
-            Q::GetRole(i) => r(role(&i.role_name), |tx, c| {
-                roles::get_role(tx, c, i).map(S::GetRole)
+            Q::GetRole(i) => r(role(&i.role_name), move |tx, c| {
+                roles::get_role(tx, c, i.clone()).map(S::GetRole)
             }),
             Q::UpdateRole(i) => w(role(&i.role_name), |tx, c| {
                 roles::update_role(tx, c, i).map(S::UpdateRole)
@@ -539,8 +541,8 @@ impl Iam {
             Q::DeleteRole(i) => w(role(&i.role_name), |tx, c| {
                 roles::delete_role(tx, c, i).map(|()| S::DeleteRole)
             }),
-            Q::ListRoles(i) => r(Resource::Collection("role/"), |tx, c| {
-                roles::list_roles(tx, c, i).map(S::ListRoles)
+            Q::ListRoles(i) => r(Resource::Collection("role/"), move |tx, c| {
+                roles::list_roles(tx, c, i.clone()).map(S::ListRoles)
             }),
             Q::UpdateAssumeRolePolicy(i) => w(role(&i.role_name), |tx, c| {
                 roles::update_assume_role_policy(tx, c, i).map(|()| S::UpdateAssumeRolePolicy)
@@ -560,8 +562,8 @@ impl Iam {
                     roles::untag_role(tx, c, i).map(|()| S::UntagRole)
                 }),
             ),
-            Q::ListRoleTags(i) => r(role(&i.role_name), |tx, c| {
-                roles::list_role_tags(tx, c, i).map(S::ListRoleTags)
+            Q::ListRoleTags(i) => r(role(&i.role_name), move |tx, c| {
+                roles::list_role_tags(tx, c, i.clone()).map(S::ListRoleTags)
             }),
             // permissions boundaries
             Q::PutUserPermissionsBoundary(i) => keyed(
@@ -599,33 +601,36 @@ impl Iam {
             Q::DeleteAccountAlias(i) => w(Resource::Any, |tx, c| {
                 account::delete_account_alias(tx, c, i).map(|()| S::DeleteAccountAlias)
             }),
-            Q::ListAccountAliases(i) => r(Resource::Any, |tx, c| {
-                account::list_account_aliases(tx, c, i).map(S::ListAccountAliases)
+            Q::ListAccountAliases(i) => r(Resource::Any, move |tx, c| {
+                account::list_account_aliases(tx, c, i.clone()).map(S::ListAccountAliases)
             }),
             Q::GetAccountSummary => r(Resource::Any, |tx, c| {
                 account::get_account_summary(tx, c).map(S::GetAccountSummary)
             }),
-            Q::GetAccountAuthorizationDetails(i) => r(Resource::Any, |tx, c| {
-                details::get_account_authorization_details(tx, c, i)
+            Q::GetAccountAuthorizationDetails(i) => r(Resource::Any, move |tx, c| {
+                details::get_account_authorization_details(tx, c, i.clone())
                     .map(S::GetAccountAuthorizationDetails)
             }),
             // policy simulation
-            Q::SimulatePrincipalPolicy(i) => {
-                r(Resource::EntityArn(i.policy_source_arn.clone()), |tx, c| {
-                    simulator::simulate_principal_policy(tx, c, i).map(S::SimulatePrincipalPolicy)
-                })
-            }
-            Q::SimulateCustomPolicy(i) => r(Resource::Any, |tx, c| {
-                simulator::simulate_custom_policy(tx, c, i).map(S::SimulateCustomPolicy)
+            Q::SimulatePrincipalPolicy(i) => r(
+                Resource::EntityArn(i.policy_source_arn.clone()),
+                move |tx, c| {
+                    simulator::simulate_principal_policy(tx, c, i.clone())
+                        .map(S::SimulatePrincipalPolicy)
+                },
+            ),
+            Q::SimulateCustomPolicy(i) => r(Resource::Any, move |tx, c| {
+                simulator::simulate_custom_policy(tx, c, i.clone()).map(S::SimulateCustomPolicy)
             }),
-            Q::GetContextKeysForPrincipalPolicy(i) => {
-                r(Resource::EntityArn(i.policy_source_arn.clone()), |tx, c| {
-                    simulator::get_context_keys_for_principal_policy(tx, c, i)
+            Q::GetContextKeysForPrincipalPolicy(i) => r(
+                Resource::EntityArn(i.policy_source_arn.clone()),
+                move |tx, c| {
+                    simulator::get_context_keys_for_principal_policy(tx, c, i.clone())
                         .map(S::GetContextKeysForPrincipalPolicy)
-                })
-            }
-            Q::GetContextKeysForCustomPolicy(i) => r(Resource::Any, |tx, c| {
-                simulator::get_context_keys_for_custom_policy(tx, c, i)
+                },
+            ),
+            Q::GetContextKeysForCustomPolicy(i) => r(Resource::Any, move |tx, c| {
+                simulator::get_context_keys_for_custom_policy(tx, c, i.clone())
                     .map(S::GetContextKeysForCustomPolicy)
             }),
             // MFA: devices by serial number (their ARN); enabling and the rest act on the user
@@ -639,8 +644,8 @@ impl Iam {
             Q::DeleteVirtualMFADevice(i) => w(mfa_device(&i.serial_number), |tx, c| {
                 mfa::delete_virtual_mfa_device(tx, c, i).map(|()| S::DeleteVirtualMFADevice)
             }),
-            Q::ListVirtualMFADevices(i) => r(Resource::Collection("mfa/"), |tx, c| {
-                mfa::list_virtual_mfa_devices(tx, c, i).map(S::ListVirtualMFADevices)
+            Q::ListVirtualMFADevices(i) => r(Resource::Collection("mfa/"), move |tx, c| {
+                mfa::list_virtual_mfa_devices(tx, c, i.clone()).map(S::ListVirtualMFADevices)
             }),
             Q::EnableMFADevice(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
                 mfa::enable_mfa_device(tx, c, i).map(|()| S::EnableMFADevice)
@@ -651,11 +656,11 @@ impl Iam {
             Q::DeactivateMFADevice(i) => w(user_or_caller(i.user_name.as_ref()), |tx, c| {
                 mfa::deactivate_mfa_device(tx, c, i).map(|()| S::DeactivateMFADevice)
             }),
-            Q::ListMFADevices(i) => r(user_or_caller(i.user_name.as_ref()), |tx, c| {
-                mfa::list_mfa_devices(tx, c, i).map(S::ListMFADevices)
+            Q::ListMFADevices(i) => r(user_or_caller(i.user_name.as_ref()), move |tx, c| {
+                mfa::list_mfa_devices(tx, c, i.clone()).map(S::ListMFADevices)
             }),
-            Q::GetMFADevice(i) => r(user_or_caller(i.user_name.as_ref()), |tx, c| {
-                mfa::get_mfa_device(tx, c, i).map(S::GetMFADevice)
+            Q::GetMFADevice(i) => r(user_or_caller(i.user_name.as_ref()), move |tx, c| {
+                mfa::get_mfa_device(tx, c, i.clone()).map(S::GetMFADevice)
             }),
             Q::TagMFADevice(i) => keyed(
                 k().tags(Some(&i.tags)),
@@ -669,8 +674,8 @@ impl Iam {
                     mfa::untag_mfa_device(tx, c, i).map(|()| S::UntagMFADevice)
                 }),
             ),
-            Q::ListMFADeviceTags(i) => r(mfa_device(&i.serial_number), |tx, c| {
-                mfa::list_mfa_device_tags(tx, c, i).map(S::ListMFADeviceTags)
+            Q::ListMFADeviceTags(i) => r(mfa_device(&i.serial_number), move |tx, c| {
+                mfa::list_mfa_device_tags(tx, c, i.clone()).map(S::ListMFADeviceTags)
             }),
             // credential report
             Q::GenerateCredentialReport => w(Resource::Any, |tx, c| {
@@ -688,10 +693,12 @@ impl Iam {
                         .map(S::CreateOpenIDConnectProvider)
                 }),
             ),
-            Q::GetOpenIDConnectProvider(i) => r(oidc(&i.open_id_connect_provider_arn), |tx, c| {
-                oidc_providers::get_open_id_connect_provider(tx, c, i)
-                    .map(S::GetOpenIDConnectProvider)
-            }),
+            Q::GetOpenIDConnectProvider(i) => {
+                r(oidc(&i.open_id_connect_provider_arn), move |tx, c| {
+                    oidc_providers::get_open_id_connect_provider(tx, c, i.clone())
+                        .map(S::GetOpenIDConnectProvider)
+                })
+            }
             Q::ListOpenIDConnectProviders(_) => r(Resource::Any, |tx, c| {
                 oidc_providers::list_open_id_connect_providers(tx, c)
                     .map(S::ListOpenIDConnectProviders)
@@ -735,8 +742,8 @@ impl Iam {
                 }),
             ),
             Q::ListOpenIDConnectProviderTags(i) => {
-                r(oidc(&i.open_id_connect_provider_arn), |tx, c| {
-                    oidc_providers::list_open_id_connect_provider_tags(tx, c, i)
+                r(oidc(&i.open_id_connect_provider_arn), move |tx, c| {
+                    oidc_providers::list_open_id_connect_provider_tags(tx, c, i.clone())
                         .map(S::ListOpenIDConnectProviderTags)
                 })
             }

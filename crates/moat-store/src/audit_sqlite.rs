@@ -356,7 +356,7 @@ mod tests {
 
     const ACCOUNT: &str = "111111111111";
 
-    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
     struct Thing {
         n: u32,
     }

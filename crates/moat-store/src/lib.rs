@@ -13,6 +13,7 @@
 
 pub mod audit;
 mod audit_sqlite;
+mod cache;
 pub mod secrets;
 mod sqlite;
 
@@ -56,8 +57,9 @@ pub enum StoreError {
     NestedScope,
 }
 
-/// A record type: its kind names the collection it lives in.
-pub trait Record: Serialize + DeserializeOwned {
+/// A record type: its kind names the collection it lives in. Records are cloneable and
+/// shareable because reads may be answered from memory (see `cache`).
+pub trait Record: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     const KIND: &'static str;
 }
 
@@ -138,10 +140,13 @@ impl Store {
         self.inner.root_key()
     }
 
-    /// Runs `f` on a consistent snapshot.
+    /// Runs `f` on a consistent snapshot. Records may come from memory, kept from earlier
+    /// reads of the same generation of the data; if a write commits while `f` mixes such
+    /// records with the database's, `f` runs again on the database alone, so it must not act
+    /// outside the read.
     pub fn read<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&ReadTx<'_>) -> Result<T, E>,
+        f: impl Fn(&ReadTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         self.inner.read(f)
     }

@@ -7,13 +7,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use parking_lot::ReentrantMutex;
+use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::audit::{AuditEvent, LookupPage, LookupQuery, Signer};
+use crate::cache::{self, Chunk, Lookup, RecordCache, Shared, CHUNK};
 use crate::{audit_sqlite, Reader, Record, RootKey, StoreError, Writer, MIGRATIONS};
 
 const READERS: usize = 4;
@@ -29,6 +30,41 @@ struct WriterConn {
     conn: Connection,
     in_scope: Cell<bool>,
     surviving: RefCell<Vec<Surviving>>,
+    /// Whether the open transaction changed records (audit appends alone do not).
+    changed: Cell<bool>,
+}
+
+impl WriterConn {
+    fn new(conn: Connection) -> WriterConn {
+        WriterConn {
+            conn,
+            in_scope: Cell::new(false),
+            surviving: RefCell::new(Vec::new()),
+            changed: Cell::new(false),
+        }
+    }
+}
+
+/// The database's generation (see `cache`): odd while a commit that changes records is under
+/// way, even otherwise.
+struct Generation(AtomicU64);
+
+impl Generation {
+    fn current(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Runs `commit` with the generation odd, then moves it on to the next even one whatever
+    /// the outcome (a failed commit only costs the cache its entries).
+    fn committing<T>(&self, changed: bool, commit: impl FnOnce() -> T) -> T {
+        if !changed {
+            return commit();
+        }
+        self.0.fetch_add(1, Ordering::SeqCst);
+        let result = commit();
+        self.0.fetch_add(1, Ordering::SeqCst);
+        result
+    }
 }
 
 /// A record written with [`Writer::put_surviving_rollback`], kept to be written again if the
@@ -58,7 +94,7 @@ fn upsert(
 
 /// Writes again, in a transaction of their own, the surviving records of a transaction that
 /// rolled back. A failure is logged: the call it belongs to is failing already.
-fn replay_surviving(w: &WriterConn) {
+fn replay_surviving(w: &WriterConn, generation: &Generation) {
     let pending = std::mem::take(&mut *w.surviving.borrow_mut());
     if pending.is_empty() {
         return;
@@ -68,7 +104,7 @@ fn replay_surviving(w: &WriterConn) {
         for s in &pending {
             upsert(&tx, s.kind, &s.account, &s.key, &s.data)?;
         }
-        tx.commit()
+        generation.committing(true, || tx.commit())
     })();
     if let Err(e) = result {
         tracing::error!(error = %e, "cannot keep the records a failed call must leave behind");
@@ -81,28 +117,73 @@ pub(crate) struct Sqlite {
     next_reader: AtomicUsize,
     root_key: RootKey,
     signer: Signer,
+    generation: Arc<Generation>,
+    /// Absent for an in-memory database, whose reads share the writer's connection and so
+    /// would see a write scope's uncommitted records.
+    cache: Option<RecordCache>,
 }
 
-/// A read transaction on a reader connection, ended (rolled back) when dropped however the read
-/// ends. Its `BEGIN` and `ROLLBACK` are cached statements: `execute_batch`, which rusqlite's
+/// The connection a read runs on.
+enum ReaderGuard<'a> {
+    Pool(MutexGuard<'a, Connection>),
+    /// An in-memory database's only connection.
+    Writer(ReentrantMutexGuard<'a, WriterConn>),
+}
+
+impl ReaderGuard<'_> {
+    fn conn(&self) -> &Connection {
+        match self {
+            ReaderGuard::Pool(c) => c,
+            ReaderGuard::Writer(w) => &w.conn,
+        }
+    }
+}
+
+/// A read's connection with its snapshot open, ended (rolled back) when dropped however the
+/// read ends. `BEGIN` and `ROLLBACK` are cached statements: `execute_batch`, which rusqlite's
 /// `Transaction` uses, parses them again on every read.
-struct Snapshot<'a>(&'a Connection);
+struct Snapshot<'a> {
+    guard: ReaderGuard<'a>,
+    in_transaction: bool,
+}
 
 impl<'a> Snapshot<'a> {
-    fn begin(conn: &'a Connection) -> Result<Snapshot<'a>, rusqlite::Error> {
+    fn begin(guard: ReaderGuard<'a>) -> Result<Snapshot<'a>, rusqlite::Error> {
+        let ReaderGuard::Pool(conn) = &guard else {
+            return Ok(Snapshot {
+                guard,
+                in_transaction: false,
+            });
+        };
         if !conn.is_autocommit() {
             // A previous read could not end its transaction: end it now, or BEGIN fails.
             conn.execute_batch("ROLLBACK")?;
         }
         conn.prepare_cached("BEGIN DEFERRED")?.execute([])?;
-        Ok(Snapshot(conn))
+        let snapshot = Snapshot {
+            guard,
+            in_transaction: true,
+        };
+        // A deferred transaction takes its snapshot at its first read: take it now, so that
+        // the generation checked next is the one the snapshot holds.
+        snapshot
+            .guard
+            .conn()
+            .prepare_cached("SELECT 1 FROM meta LIMIT 1")?
+            .query_row([], |_| Ok(()))
+            .optional()?;
+        Ok(snapshot)
     }
 }
 
 impl Drop for Snapshot<'_> {
     fn drop(&mut self) {
+        if !self.in_transaction {
+            return;
+        }
         let ended = self
-            .0
+            .guard
+            .conn()
             .prepare_cached("ROLLBACK")
             .and_then(|mut s| s.execute([]));
         if let Err(e) = ended {
@@ -152,15 +233,13 @@ impl Sqlite {
             readers.push(Mutex::new(r));
         }
         Ok(Sqlite {
-            writer: ReentrantMutex::new(WriterConn {
-                conn: writer,
-                in_scope: Cell::new(false),
-                surviving: RefCell::new(Vec::new()),
-            }),
+            writer: ReentrantMutex::new(WriterConn::new(writer)),
             readers,
             next_reader: AtomicUsize::new(0),
             root_key,
             signer,
+            generation: Arc::new(Generation(AtomicU64::new(0))),
+            cache: Some(RecordCache::default()),
         })
     }
 
@@ -170,16 +249,14 @@ impl Sqlite {
         check_root_key(&writer, &root_key)?;
         let signer = audit_sqlite::init(&writer, &root_key)?;
         Ok(Sqlite {
-            writer: ReentrantMutex::new(WriterConn {
-                conn: writer,
-                in_scope: Cell::new(false),
-                surviving: RefCell::new(Vec::new()),
-            }),
+            writer: ReentrantMutex::new(WriterConn::new(writer)),
             // An in-memory database is private to its connection, so reads share the writer.
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             root_key,
             signer,
+            generation: Arc::new(Generation(AtomicU64::new(0))),
+            cache: None,
         })
     }
 
@@ -195,42 +272,52 @@ impl Sqlite {
 
     pub(crate) fn read<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&ReadTx<'_>) -> Result<T, E>,
+        f: impl Fn(&ReadTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        let generation = self.generation.current();
+        let cached_at = (self.cache.is_some() && generation % 2 == 0).then_some(generation);
+        let tx = ReadTx::new(self, cached_at);
+        let result = f(&tx);
+        if !tx.conflict.get() {
+            return result;
+        }
+        // `f` mixed records from memory with a snapshot taken after a commit: run it again on
+        // the snapshot alone.
+        drop(tx);
+        f(&ReadTx::new(self, None))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn read_uncached<T>(
+        &self,
+        f: impl Fn(&ReadTx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&ReadTx::new(self, None))
+    }
+
+    /// A reader connection: the first idle one, or the one dealt if all are busy.
+    fn reader(&self) -> Result<ReaderGuard<'_>, StoreError> {
         if self.readers.is_empty() {
-            let w = self.writer.lock();
-            return f(&ReadTx { conn: &w.conn });
+            return Ok(ReaderGuard::Writer(self.writer.lock()));
         }
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        // Take the first idle reader; if all are busy, wait on the one we were dealt.
         let n = self.readers.len();
-        let mut guard = None;
         for i in 0..n {
             if let Some(m) = self.readers.get((start + i) % n) {
                 if let Ok(g) = m.try_lock() {
-                    guard = Some(g);
-                    break;
+                    return Ok(ReaderGuard::Pool(g));
                 }
             }
         }
-        let guard = match guard {
-            Some(g) => g,
-            None => match self.readers.get(start % n) {
-                Some(m) => m.lock().unwrap_or_else(|p| p.into_inner()),
-                None => {
-                    return Err(StoreError::Io {
-                        path: String::new(),
-                        source: std::io::Error::other("no reader connection"),
-                    }
-                    .into())
-                }
-            },
-        };
-        let snapshot = Snapshot::begin(&guard).map_err(|e| E::from(StoreError::from(e)))?;
-        let result = f(&ReadTx { conn: &guard });
-        // A read transaction has nothing to commit; ending it releases the snapshot.
-        drop(snapshot);
-        result
+        match self.readers.get(start % n) {
+            Some(m) => Ok(ReaderGuard::Pool(
+                m.lock().unwrap_or_else(|p| p.into_inner()),
+            )),
+            None => Err(StoreError::Io {
+                path: String::new(),
+                source: std::io::Error::other("no reader connection"),
+            }),
+        }
     }
 
     pub(crate) fn write<T, E: From<StoreError>>(
@@ -243,6 +330,7 @@ impl Sqlite {
             return self.nested(&w, f);
         }
         w.surviving.borrow_mut().clear();
+        w.changed.set(false);
         let tx = rusqlite::Transaction::new_unchecked(&w.conn, TransactionBehavior::Immediate)
             .map_err(|e| E::from(StoreError::from(e)))?;
         let mut wt = WriteTx {
@@ -250,9 +338,11 @@ impl Sqlite {
             signer: &self.signer,
             root_key: &self.root_key,
             surviving: &w.surviving,
+            changed: &w.changed,
         };
         let outcome = f(&mut wt).and_then(|value| {
-            tx.commit()
+            self.generation
+                .committing(w.changed.get(), || tx.commit())
                 .map(|()| value)
                 .map_err(|e| E::from(StoreError::from(e)))
         });
@@ -263,7 +353,7 @@ impl Sqlite {
             }
             Err(e) => {
                 // The transaction rolled back (dropped uncommitted): keep what must survive.
-                replay_surviving(&w);
+                replay_surviving(&w, &self.generation);
                 Err(e)
             }
         }
@@ -287,6 +377,7 @@ impl Sqlite {
             signer: &self.signer,
             root_key: &self.root_key,
             surviving: &w.surviving,
+            changed: &w.changed,
         };
         match f(&mut wt) {
             Ok(value) => {
@@ -323,6 +414,7 @@ impl Sqlite {
             return Err(StoreError::NestedScope);
         }
         w.surviving.borrow_mut().clear();
+        w.changed.set(false);
         let tx = rusqlite::Transaction::new_unchecked(&w.conn, TransactionBehavior::Immediate)?;
         w.in_scope.set(true);
         let flag = ScopeFlag(&w.in_scope);
@@ -335,16 +427,21 @@ impl Sqlite {
                     signer: &self.signer,
                     root_key: &self.root_key,
                     surviving: &w.surviving,
+                    changed: &w.changed,
                 };
                 // On error the transaction is dropped, which rolls back the body's writes too.
-                let committed = finish(&mut wt, &value).and_then(|()| Ok(tx.commit()?));
+                let committed = finish(&mut wt, &value).and_then(|()| {
+                    Ok(self
+                        .generation
+                        .committing(w.changed.get(), || tx.commit())?)
+                });
                 match committed {
                     Ok(()) => {
                         w.surviving.borrow_mut().clear();
                         Ok(Ok(value))
                     }
                     Err(e) => {
-                        replay_surviving(&w);
+                        replay_surviving(&w, &self.generation);
                         Err(e)
                     }
                 }
@@ -352,7 +449,7 @@ impl Sqlite {
             // Dropping the transaction rolls the body's writes back, but not what must survive.
             Err(e) => {
                 drop(tx);
-                replay_surviving(&w);
+                replay_surviving(&w, &self.generation);
                 Ok(Err(e))
             }
         }
@@ -363,11 +460,11 @@ impl Sqlite {
     }
 
     pub(crate) fn audit_lookup(&self, query: &LookupQuery) -> Result<LookupPage, StoreError> {
-        self.read(|tx| audit_sqlite::lookup(tx.conn, query))
+        self.read(|tx| tx.with_conn(|conn| audit_sqlite::lookup(conn, query)))
     }
 
     pub(crate) fn audit_length(&self) -> Result<u64, StoreError> {
-        self.read(|tx| audit_sqlite::length(tx.conn))
+        self.read(|tx| tx.with_conn(audit_sqlite::length))
     }
 }
 
@@ -426,9 +523,127 @@ fn decode<R: Record>(key: &str, data: &[u8]) -> Result<R, StoreError> {
     })
 }
 
-/// A read-only snapshot.
+/// A read-only snapshot. Its connection is taken, and its snapshot pinned, on its first
+/// statement: a read answered from memory alone touches neither.
 pub struct ReadTx<'a> {
-    conn: &'a Connection,
+    db: &'a Sqlite,
+    snapshot: RefCell<Option<Snapshot<'a>>>,
+    /// The generation memory is consulted and filled at; `None` once the read may not use it.
+    cached_at: Cell<Option<u64>>,
+    used_cache: Cell<bool>,
+    /// Memory answered part of the read, then the snapshot turned out newer.
+    conflict: Cell<bool>,
+}
+
+impl<'a> ReadTx<'a> {
+    fn new(db: &'a Sqlite, cached_at: Option<u64>) -> ReadTx<'a> {
+        ReadTx {
+            db,
+            snapshot: RefCell::new(None),
+            cached_at: Cell::new(cached_at),
+            used_cache: Cell::new(false),
+            conflict: Cell::new(false),
+        }
+    }
+
+    /// Runs `f` on the read's connection, opening its snapshot first if need be.
+    pub(crate) fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let opened = self.snapshot.try_borrow().is_ok_and(|s| s.is_some());
+        if !opened {
+            let snapshot = Snapshot::begin(self.db.reader()?)?;
+            *self.snapshot.try_borrow_mut().map_err(busy)? = Some(snapshot);
+            if let Some(generation) = self.cached_at.get() {
+                if self.db.generation.current() != generation {
+                    // The snapshot may hold a later generation than memory: keep the rest of
+                    // the read on the snapshot.
+                    self.cached_at.set(None);
+                    if self.used_cache.get() {
+                        self.conflict.set(true);
+                    }
+                }
+            }
+        }
+        let snapshot = self.snapshot.try_borrow().map_err(busy)?;
+        match snapshot.as_ref() {
+            Some(s) => f(s.guard.conn()),
+            None => Err(busy(())),
+        }
+    }
+
+    /// A scan answered chunk by chunk from memory, reading the chunks memory lacks; `None` if a
+    /// kept record is of another type than `R`.
+    #[allow(clippy::too_many_arguments)]
+    fn scan_chunks<R: Record>(
+        &self,
+        account: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        keep: &mut dyn FnMut(&str, &R) -> bool,
+    ) -> Result<Option<Vec<(String, R)>>, StoreError> {
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(Some(out));
+        }
+        let mut position = after.map(str::to_owned);
+        loop {
+            let k = cache::chunk_key(R::KIND, account, prefix, position.as_deref());
+            // Memory is asked again for every chunk: taking the snapshot may end its use.
+            let cached = self.cache().and_then(|(cache, g)| cache.chunk(g, &k));
+            let chunk = match cached {
+                Some(chunk) => {
+                    self.used_cache.set(true);
+                    chunk
+                }
+                None => {
+                    let mut all = |_: &str, _: &R| true;
+                    let rows: Vec<(String, R)> = self.with_conn(|c| {
+                        scan(c, account, prefix, position.as_deref(), CHUNK, &mut all)
+                    })?;
+                    let chunk = Arc::new(Chunk {
+                        last: rows.len() < CHUNK,
+                        rows: rows
+                            .into_iter()
+                            .map(|(key, r)| (key, Arc::new(r) as Shared))
+                            .collect(),
+                    });
+                    if let Some((cache, generation)) = self.cache() {
+                        cache.put_chunk(generation, k, chunk.clone());
+                    }
+                    chunk
+                }
+            };
+            for (key, shared) in &chunk.rows {
+                let Some(record) = shared.downcast_ref::<R>() else {
+                    return Ok(None);
+                };
+                if keep(key, record) {
+                    out.push((key.clone(), record.clone()));
+                    if out.len() >= limit {
+                        return Ok(Some(out));
+                    }
+                }
+            }
+            match chunk.rows.last() {
+                Some((key, _)) if !chunk.last => position = Some(key.clone()),
+                _ => return Ok(Some(out)),
+            }
+        }
+    }
+
+    fn cache(&self) -> Option<(&'a RecordCache, u64)> {
+        Some((self.db.cache.as_ref()?, self.cached_at.get()?))
+    }
+}
+
+fn busy<E>(_: E) -> StoreError {
+    StoreError::Io {
+        path: String::new(),
+        source: std::io::Error::other("a read's connection is in use by the same read"),
+    }
 }
 
 /// An open write transaction.
@@ -437,6 +652,7 @@ pub struct WriteTx<'a> {
     signer: &'a Signer,
     root_key: &'a RootKey,
     surviving: &'a RefCell<Vec<Surviving>>,
+    changed: &'a Cell<bool>,
 }
 
 impl WriteTx<'_> {
@@ -522,7 +738,27 @@ fn count(conn: &Connection, kind: &str, account: &str, prefix: &str) -> Result<u
 
 impl Reader for ReadTx<'_> {
     fn get<R: Record>(&self, account: &str, key: &str) -> Result<Option<R>, StoreError> {
-        get(self.conn, account, key)
+        let Some((cache, generation)) = self.cache() else {
+            return self.with_conn(|c| get(c, account, key));
+        };
+        let k = cache::key(R::KIND, account, key);
+        match cache.record::<R>(generation, &k) {
+            Lookup::Present(r) => {
+                self.used_cache.set(true);
+                return Ok(Some(r));
+            }
+            Lookup::Absent => {
+                self.used_cache.set(true);
+                return Ok(None);
+            }
+            Lookup::Unknown => {}
+        }
+        let found: Option<R> = self.with_conn(|c| get(c, account, key))?;
+        if let Some((cache, generation)) = self.cache() {
+            let shared = found.clone().map(|r| Arc::new(r) as Shared);
+            cache.put_record(generation, k, shared);
+        }
+        Ok(found)
     }
     fn scan<R: Record>(
         &self,
@@ -532,10 +768,28 @@ impl Reader for ReadTx<'_> {
         limit: usize,
         keep: &mut dyn FnMut(&str, &R) -> bool,
     ) -> Result<Vec<(String, R)>, StoreError> {
-        scan(self.conn, account, prefix, after, limit, keep)
+        if self.cache().is_none() {
+            return self.with_conn(|c| scan(c, account, prefix, after, limit, keep));
+        }
+        if let Some(found) = self.scan_chunks(account, prefix, after, limit, keep)? {
+            return Ok(found);
+        }
+        self.with_conn(|c| scan(c, account, prefix, after, limit, keep))
     }
     fn count(&self, kind: &str, account: &str, prefix: &str) -> Result<u64, StoreError> {
-        count(self.conn, kind, account, prefix)
+        let Some((cache, generation)) = self.cache() else {
+            return self.with_conn(|c| count(c, kind, account, prefix));
+        };
+        let k = cache::key(kind, account, prefix);
+        if let Some(n) = cache.count(generation, &k) {
+            self.used_cache.set(true);
+            return Ok(n);
+        }
+        let n = self.with_conn(|c| count(c, kind, account, prefix))?;
+        if let Some((cache, generation)) = self.cache() {
+            cache.put_count(generation, k, n);
+        }
+        Ok(n)
     }
 }
 
@@ -566,6 +820,7 @@ impl Writer for WriteTx<'_> {
             detail: e.to_string(),
         })?;
         upsert(self.conn, R::KIND, account, key, &data)?;
+        self.changed.set(true);
         Ok(())
     }
 
@@ -600,7 +855,9 @@ impl Writer for WriteTx<'_> {
         let mut stmt = self
             .conn
             .prepare_cached("DELETE FROM records WHERE kind = ?1 AND account = ?2 AND key = ?3")?;
-        Ok(stmt.execute(params![R::KIND, account, key])? > 0)
+        let removed = stmt.execute(params![R::KIND, account, key])? > 0;
+        self.changed.set(self.changed.get() || removed);
+        Ok(removed)
     }
 
     fn delete_prefix(
@@ -618,6 +875,7 @@ impl Writer for WriteTx<'_> {
             prefix,
             i64::try_from(prefix.len()).unwrap_or(0)
         ])?;
+        self.changed.set(self.changed.get() || n > 0);
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }
@@ -628,7 +886,7 @@ mod tests {
     use crate::Store;
     use serde::{Deserialize, Serialize};
 
-    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
     struct Thing {
         n: u32,
     }
@@ -799,5 +1057,190 @@ mod tests {
             Store::open_sqlite(dir.path(), key()),
             Err(StoreError::NewerSchema { found: 99, .. })
         ));
+    }
+
+    fn file_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path(), key()).unwrap();
+        (dir, store)
+    }
+
+    fn put(store: &Store, k: &str, n: u32) {
+        store.write(|tx| tx.put("1", k, &Thing { n })).unwrap();
+    }
+
+    fn get(store: &Store, k: &str) -> Option<u32> {
+        store
+            .read(|tx| tx.get::<Thing>("1", k))
+            .unwrap()
+            .map(|t| t.n)
+    }
+
+    fn listed(
+        store: &Store,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Vec<(String, u32)> {
+        store
+            .read(|tx| tx.scan::<Thing>("1", prefix, after, limit, &mut |_, t| t.n != 99))
+            .unwrap()
+            .into_iter()
+            .map(|(k, t)| (k, t.n))
+            .collect()
+    }
+
+    #[test]
+    fn reads_from_memory_see_every_committed_change() {
+        let (_dir, store) = file_store();
+        assert_eq!(get(&store, "a"), None);
+        put(&store, "a", 1);
+        assert_eq!(get(&store, "a"), Some(1));
+        assert_eq!(get(&store, "a"), Some(1));
+        put(&store, "a", 2);
+        assert_eq!(get(&store, "a"), Some(2));
+        store
+            .write(|tx| tx.delete::<Thing>("1", "a").map(|_| ()))
+            .unwrap();
+        assert_eq!(get(&store, "a"), None);
+
+        for (k, n) in [("p/1", 1), ("p/2", 2), ("p/3", 99), ("p/4", 4), ("q/1", 5)] {
+            put(&store, k, n);
+        }
+        let all = vec![
+            ("p/1".to_owned(), 1),
+            ("p/2".to_owned(), 2),
+            ("p/4".to_owned(), 4),
+        ];
+        assert_eq!(listed(&store, "p/", None, 10), all);
+        // Served from memory the second time, with the same paging as the database.
+        assert_eq!(listed(&store, "p/", None, 10), all);
+        assert_eq!(
+            listed(&store, "p/", Some("p/1"), 1),
+            vec![("p/2".to_owned(), 2)]
+        );
+        assert_eq!(
+            listed(&store, "p/", Some("p/2"), 10),
+            vec![("p/4".to_owned(), 4)]
+        );
+        assert_eq!(
+            listed(&store, "p/", Some("a"), 1),
+            vec![("p/1".to_owned(), 1)]
+        );
+        assert_eq!(listed(&store, "p/", Some("z"), 10), vec![]);
+        assert_eq!(listed(&store, "p/", None, 0), vec![]);
+        let count = |store: &Store| store.read(|tx| tx.count("thing", "1", "p/")).unwrap();
+        assert_eq!(count(&store), 4);
+        assert_eq!(count(&store), 4);
+        store
+            .write(|tx| tx.delete_prefix("thing", "1", "p/").map(|_| ()))
+            .unwrap();
+        assert_eq!(listed(&store, "p/", None, 10), vec![]);
+        assert_eq!(count(&store), 0);
+        assert_eq!(get(&store, "q/1"), Some(5));
+    }
+
+    #[test]
+    fn scans_over_many_chunks_match_the_database() {
+        let (_dir, store) = file_store();
+        let n = u32::try_from(CHUNK * 2 + 3).unwrap();
+        store
+            .write(|tx| {
+                for i in 0..n {
+                    tx.put("1", &format!("big/{i:05}"), &Thing { n: i })?;
+                }
+                tx.put("1", "bigger", &Thing { n: 0 })?;
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let direct = |after: Option<&str>, limit: usize, every: u32| {
+            store
+                .inner
+                .read_uncached(|tx| {
+                    tx.with_conn(|c| {
+                        scan::<Thing>(c, "1", "big/", after, limit, &mut |_, t| t.n % every == 0)
+                    })
+                })
+                .unwrap()
+        };
+        let cases = [
+            (None, usize::MAX, 1),
+            (None, 5, 1),
+            (Some("big/00100"), 100, 1),
+            (Some("big/00127"), 3, 1),
+            (Some("big/00128"), usize::MAX, 7),
+            (None, 10, 50),
+            (Some("a"), 2, 1),
+            (Some("big/99999"), 10, 1),
+        ];
+        // Twice: once filling memory, once answered from it.
+        for _ in 0..2 {
+            for (after, limit, every) in cases {
+                let got = store
+                    .read(|tx| {
+                        tx.scan::<Thing>("1", "big/", after, limit, &mut |_, t| t.n % every == 0)
+                    })
+                    .unwrap();
+                assert_eq!(
+                    got,
+                    direct(after, limit, every),
+                    "after {after:?} limit {limit}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn audit_appends_leave_memory_in_place_and_record_writes_do_not() {
+        let (_dir, store) = file_store();
+        put(&store, "a", 1);
+        let before = store.inner.generation.current();
+        store.append_audit(&[]).unwrap();
+        store
+            .write(|tx| tx.get::<Thing>("1", "a").map(|_| ()))
+            .unwrap();
+        assert_eq!(store.inner.generation.current(), before);
+        put(&store, "a", 2);
+        let after = store.inner.generation.current();
+        assert_eq!(after, before + 2);
+        assert_eq!(after % 2, 0);
+    }
+
+    #[test]
+    fn a_read_that_mixed_memory_with_a_later_snapshot_runs_again() {
+        let (_dir, store) = file_store();
+        put(&store, "a", 1);
+        put(&store, "b", 1);
+        assert_eq!(get(&store, "a"), Some(1));
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let (a, b) = store
+            .read(|tx| {
+                let run = runs.fetch_add(1, Ordering::SeqCst);
+                let a = tx.get::<Thing>("1", "a")?.map(|t| t.n);
+                if run == 0 {
+                    // A write commits between this read's memory lookup and its first
+                    // statement.
+                    let other = store.clone();
+                    std::thread::spawn(move || {
+                        other
+                            .write(|tx| {
+                                tx.put("1", "a", &Thing { n: 2 })?;
+                                tx.put("1", "b", &Thing { n: 2 })
+                            })
+                            .unwrap()
+                    })
+                    .join()
+                    .unwrap();
+                }
+                let b = tx.get::<Thing>("1", "b")?.map(|t| t.n);
+                Ok::<_, StoreError>((a, b))
+            })
+            .unwrap();
+        assert_eq!(
+            (a, b),
+            (Some(2), Some(2)),
+            "never one record before the write and one after"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 }

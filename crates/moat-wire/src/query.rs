@@ -280,9 +280,7 @@ pub fn encode_error(
 
 /// XML text escaping for element content and attribute values.
 pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s
-        .contains(|c: char| matches!(c, '&' | '<' | '>' | '"' | '\'' | '\r') || forbidden_in_xml(c))
-    {
+    if !may_need_escaping(s) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
@@ -302,6 +300,17 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Whether `s` may hold a character `escape` changes, judged byte by byte (most text written
+/// is plain ASCII): the characters escaped, the control characters XML forbids, and any
+/// three-byte sequence that might be U+FFFE or U+FFFF (lead byte 0xEF), checked exactly by the
+/// slow path.
+fn may_need_escaping(s: &str) -> bool {
+    s.bytes().any(|b| {
+        matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | 0xEF)
+            || (b < 0x20 && b != b'\t' && b != b'\n')
+    })
+}
+
 fn forbidden_in_xml(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
 }
@@ -309,6 +318,23 @@ fn forbidden_in_xml(c: char) -> bool {
 /// The encoder the typed writer (`crate::query_xml`) replaced: a model walk over the output's
 /// `serde_json::Value`. Kept, outside production builds, as the reference the typed writer's
 /// tests compare against byte for byte.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byte_check_misses_no_character_escape_changes() {
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
+            let s = c.to_string();
+            let changed = escape(&s) != s.as_str();
+            let old = matches!(c, '&' | '<' | '>' | '"' | '\'' | '\r') || forbidden_in_xml(c);
+            assert_eq!(changed, old, "{c:?}");
+            assert!(!old || may_need_escaping(&s), "{c:?}");
+        }
+        assert_eq!(escape("a\u{FFFE}b\u{FFEF}\tc\n"), "a\u{FFFD}b\u{FFEF}\tc\n");
+    }
+}
+
 #[cfg(any(test, feature = "reference-encoder"))]
 pub mod reference {
     use std::fmt::Write as _;

@@ -55,7 +55,7 @@ fn element<'m>(
     name: &'m str,
     in_structure: bool,
 ) -> Option<At<'m>> {
-    model.shape(&member.shape).map(|shape| At::Element {
+    model.member_shape(member).map(|shape| At::Element {
         member,
         shape,
         name,
@@ -263,6 +263,9 @@ struct Compound<'m, 'x> {
     close: Option<&'m str>,
     /// A map's key, between `serialize_key` and `serialize_value`.
     key: Option<String>,
+    /// Where the next field's member is expected: typed structs serialize their fields in
+    /// member order, so most lookups are one comparison.
+    next: usize,
 }
 
 impl<'m, 'x> Compound<'m, 'x> {
@@ -278,6 +281,7 @@ impl<'m, 'x> Compound<'m, 'x> {
             kind,
             close,
             key: None,
+            next: 0,
         }
     }
 
@@ -293,12 +297,14 @@ impl<'m, 'x> Compound<'m, 'x> {
     fn keyed<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), EncodeError> {
         match self.kind {
             Kind::Fields(members) => {
-                let Ok(i) = members.binary_search_by(|m| m.name.as_str().cmp(key)) else {
+                let found = match members.get(self.next) {
+                    Some(m) if m.name == key => Some(self.next),
+                    _ => members.binary_search_by(|m| m.name.as_str().cmp(key)).ok(),
+                };
+                let Some((i, m)) = found.and_then(|i| Some((i, members.get(i)?))) else {
                     return Ok(());
                 };
-                let Some(m) = members.get(i) else {
-                    return Ok(());
-                };
+                self.next = i + 1;
                 let name = m.location_name.as_deref().unwrap_or(&m.name);
                 match element(self.model, m, name, true) {
                     Some(at) => value.serialize(self.writer(at)),

@@ -313,6 +313,22 @@ fn write_enums(out: &mut String, ops: &[(&str, Option<&str>, Option<&str>)]) {
             );
         }
     }
+    out.push_str("        }\n    }\n\n");
+    out.push_str("    /// The typed output for the pipeline, which writes query XML from it directly and makes\n    /// a value of it only when an audit event or the JSON protocol needs one; `None` for\n    /// operations without output.\n");
+    out.push_str("    pub fn into_output(self) -> ::std::option::Option<::std::boxed::Box<dyn ::moat_wire::Output>> {\n        match self {\n");
+    for (name, _, output) in ops {
+        if output.is_some() {
+            let _ = writeln!(
+                out,
+                "            Response::{name}(o) => ::std::option::Option::Some(::std::boxed::Box::new(o)),"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "            Response::{name} => ::std::option::Option::None,"
+            );
+        }
+    }
     out.push_str("        }\n    }\n}\n");
 }
 
@@ -356,6 +372,10 @@ mod tests {
             .contains("pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,"));
         assert!(code.contains("CreateUser(CreateUserRequest),"));
         assert!(code.contains("    GetAccountSummary,"));
+        assert!(code.contains(
+            "Response::CreateUser(o) => ::std::option::Option::Some(::std::boxed::Box::new(o)),"
+        ));
+        assert!(code.contains("Response::GetAccountSummary => ::std::option::Option::None,"));
         assert!(generate_from_str(model, &["Nope"]).is_err());
     }
 }

@@ -812,6 +812,9 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+mod wire_equivalence;
+
 /// Unit-test support: an in-memory store, a root caller, and a way to run any operation from
 /// its JSON input, as the server would after decoding.
 #[cfg(test)]

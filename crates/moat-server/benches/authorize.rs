@@ -76,7 +76,10 @@ fn setup(policies_in_account: usize) -> Setup {
             now,
             request_id: "bench",
         };
-        prepared.execute(&ctx).unwrap()
+        prepared
+            .execute(&ctx)
+            .unwrap()
+            .map(|output| output.to_value().unwrap())
     };
     call(
         "CreateUser",

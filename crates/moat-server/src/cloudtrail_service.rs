@@ -2,7 +2,7 @@
 
 use moat_cloudtrail::{CloudTrail, Prepared};
 use moat_types::Principal;
-use moat_wire::{ErrorResponse, ServiceModel};
+use moat_wire::{ErrorResponse, Output, ServiceModel};
 use serde_json::Value;
 
 use crate::service::{answer, invalid_input, CallContext, PreparedCall, Service, Target};
@@ -62,7 +62,10 @@ impl PreparedCall for CloudTrailCall {
         Ok(Target::new(self.prepared.resource_arn(), Vec::new()))
     }
 
-    fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse> {
+    fn execute(
+        self: Box<Self>,
+        ctx: &CallContext<'_>,
+    ) -> Result<Option<Box<dyn Output>>, ErrorResponse> {
         let CloudTrailCall {
             cloudtrail,
             prepared,
@@ -74,7 +77,7 @@ impl PreparedCall for CloudTrailCall {
             ctx.request_id,
             cloudtrail
                 .execute(prepared, &account)
-                .map(|response| response.to_value()),
+                .map(|response| response.into_output()),
         )
     }
 }

@@ -2,7 +2,7 @@
 
 use moat_iam::{Call, Iam, Prepared};
 use moat_types::Principal;
-use moat_wire::{ErrorResponse, ServiceModel};
+use moat_wire::{ErrorResponse, Output, ServiceModel};
 use serde_json::Value;
 
 use crate::service::{answer, invalid_input, CallContext, PreparedCall, Service, Target};
@@ -60,7 +60,10 @@ impl PreparedCall for IamCall {
             .map_err(|e| ErrorResponse::from_error(&e))
     }
 
-    fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse> {
+    fn execute(
+        self: Box<Self>,
+        ctx: &CallContext<'_>,
+    ) -> Result<Option<Box<dyn Output>>, ErrorResponse> {
         let IamCall { iam, prepared } = *self;
         let call = Call {
             account: ctx.principal.account,
@@ -73,7 +76,7 @@ impl PreparedCall for IamCall {
             "iam",
             ctx.request_id,
             iam.execute(prepared, &call)
-                .map(|response| response.to_value()),
+                .map(|response| response.into_output()),
         )
     }
 }

@@ -2,7 +2,7 @@
 
 use moat_kms::{Call, Kms, Prepared};
 use moat_types::Principal;
-use moat_wire::{ErrorResponse, ServiceModel};
+use moat_wire::{ErrorResponse, Output, ServiceModel};
 use serde_json::Value;
 
 use crate::service::{answer, invalid_input, CallContext, PreparedCall, Service, Target};
@@ -81,7 +81,10 @@ impl PreparedCall for KmsCall {
             .map_err(|e| ErrorResponse::from_error(&e))
     }
 
-    fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse> {
+    fn execute(
+        self: Box<Self>,
+        ctx: &CallContext<'_>,
+    ) -> Result<Option<Box<dyn Output>>, ErrorResponse> {
         let KmsCall { kms, prepared } = *self;
         let call = Call {
             principal: ctx.principal,
@@ -91,7 +94,7 @@ impl PreparedCall for KmsCall {
             "kms",
             ctx.request_id,
             kms.execute(prepared, &call)
-                .map(|response| response.to_value()),
+                .map(|response| response.into_output()),
         )
     }
 }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use moat_sigv4::{SigV4Error, VerifyOptions};
-use moat_wire::{query, AwsError, CommonError, ErrorResponse, Protocol, ServiceModel};
+use moat_wire::{query, AwsError, CommonError, ErrorResponse, Output, Protocol, ServiceModel};
 use serde_json::Value;
 
 use crate::audit::{AuditDraft, Outcome};
@@ -427,7 +427,8 @@ async fn run(
         })?;
     }
 
-    let output = if prepared.read_only() {
+    // The output's value, once made for the audit event; the JSON encoder reuses it.
+    let (output, value) = if prepared.read_only() {
         // Reads are a few microseconds against the embedded database: run them here rather
         // than pay a thread hand-off.
         let ctx = CallContext {
@@ -438,9 +439,9 @@ async fn run(
         let audits_output = prepared.audits_output();
         let output = prepared.execute(&ctx).map_err(with_op)?;
         if audits_output {
-            draft.output.clone_from(&output);
+            draft.output = output_value(output.as_deref(), request_id).map_err(with_op)?;
         }
-        output
+        (output, None)
     } else {
         // Writes wait for the disk sync; keep that off the async workers. The call's event is
         // appended in the same transaction as its change: both commit, or neither does.
@@ -455,8 +456,12 @@ async fn run(
                 request_id: &owned_id,
             };
             let result = store.write_scope(
-                || prepared.execute(&ctx),
-                |tx, output| match tx_draft.event(Outcome::Success(output.as_ref())) {
+                || {
+                    let output = prepared.execute(&ctx)?;
+                    let value = output_value(output.as_deref(), &owned_id)?;
+                    Ok((output, value))
+                },
+                |tx, (_, value)| match tx_draft.event(Outcome::Success(value.as_ref())) {
                     Some(event) => tx.append_audit(&[event]).map(|_| ()),
                     None => Ok(()),
                 },
@@ -469,9 +474,9 @@ async fn run(
         .await
         .map_err(|e| internal(request_id, &e))?;
         match result {
-            Ok(Ok(output)) => {
+            Ok(Ok((output, value))) => {
                 draft.recorded = true;
-                output
+                (output, value)
             }
             Ok(Err(e)) => return Err(with_op(e)),
             // Fail closed: the change was rolled back with its event.
@@ -483,25 +488,42 @@ async fn run(
         }
     };
     let (body, content_type) = match model.protocol {
-        Protocol::Query => (
-            Bytes::from(query::encode_output(
-                model,
-                &operation,
-                output.as_ref(),
-                request_id,
-            )),
-            "text/xml",
-        ),
-        Protocol::Json => (
-            Bytes::from(moat_wire::json::encode_output(
-                model,
-                &operation,
-                output.as_ref(),
-            )),
-            "application/x-amz-json-1.1",
-        ),
+        Protocol::Query => {
+            let xml = query::encode_output(model, &operation, output.as_deref(), request_id)
+                .map_err(|e| {
+                    let mut failure = internal(request_id, &e);
+                    failure.operation = Some(operation.clone());
+                    failure
+                })?;
+            (Bytes::from(xml), "text/xml")
+        }
+        Protocol::Json => {
+            let value = match value {
+                Some(value) => Some(value),
+                None => output_value(output.as_deref(), request_id).map_err(with_op)?,
+            };
+            (
+                Bytes::from(moat_wire::json::encode_output(
+                    model,
+                    &operation,
+                    value.as_ref(),
+                )),
+                "application/x-amz-json-1.1",
+            )
+        }
     };
     Ok((operation, body, content_type))
+}
+
+/// The output as a value, for an audit event or the JSON encoder.
+fn output_value(
+    output: Option<&dyn Output>,
+    request_id: &str,
+) -> Result<Option<Value>, ErrorResponse> {
+    output.map(Output::to_value).transpose().map_err(|e| {
+        tracing::error!(request_id, error = %e, "cannot encode an output");
+        ErrorResponse::from_error(&CommonError::InternalFailure(request_id.to_owned()))
+    })
 }
 
 /// Checks a signed request's scope, key and signature; the principal that signed it.

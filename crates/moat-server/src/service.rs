@@ -3,7 +3,7 @@
 
 pub use moat_iam::Target;
 use moat_types::Principal;
-use moat_wire::{ErrorResponse, ServiceModel};
+use moat_wire::{ErrorResponse, Output, ServiceModel};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -94,10 +94,14 @@ pub trait PreparedCall: Send {
     ) -> Result<Vec<(&'static str, Target)>, ErrorResponse> {
         Ok(Vec::new())
     }
-    /// Runs the operation in one storage transaction; the output as a value for the encoder.
-    /// For a write, the pipeline holds that transaction open around this call (a write scope)
-    /// and appends the call's audit event to it before it commits.
-    fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse>;
+    /// Runs the operation in one storage transaction; the output as the service built it (the
+    /// encoder writes query XML from it directly). For a write, the pipeline holds that
+    /// transaction open around this call (a write scope) and appends the call's audit event to
+    /// it before it commits.
+    fn execute(
+        self: Box<Self>,
+        ctx: &CallContext<'_>,
+    ) -> Result<Option<Box<dyn Output>>, ErrorResponse>;
 }
 
 /// The error for an input the model accepted but the typed request did not.
@@ -107,20 +111,15 @@ pub(crate) fn invalid_input(e: &dyn std::fmt::Display) -> ErrorResponse {
     )))
 }
 
-/// A service's answer as the encoder takes it: the output as a value, or the error mapped to
-/// its AWS code (server-side failures logged, their detail kept from the client).
+/// A service's answer as the encoder takes it: the output, or the error mapped to its AWS code
+/// (server-side failures logged, their detail kept from the client).
 pub(crate) fn answer<E: moat_wire::AwsError>(
     service: &'static str,
     request_id: &str,
-    result: Result<Result<Option<Value>, serde_json::Error>, E>,
-) -> Result<Option<Value>, ErrorResponse> {
+    result: Result<Option<Box<dyn Output>>, E>,
+) -> Result<Option<Box<dyn Output>>, ErrorResponse> {
     match result {
-        Ok(output) => output.map_err(|e| {
-            tracing::error!(request_id, service, error = %e, "cannot encode an output");
-            ErrorResponse::from_error(&moat_wire::CommonError::InternalFailure(
-                request_id.to_owned(),
-            ))
-        }),
+        Ok(output) => Ok(output),
         Err(e) => {
             if e.http_status() >= 500 {
                 tracing::error!(request_id, service, error = %e, "operation failed");

@@ -2,7 +2,7 @@
 
 use moat_sts::{Call, Prepared, Sts};
 use moat_types::Principal;
-use moat_wire::{ErrorResponse, ServiceModel};
+use moat_wire::{ErrorResponse, Output, ServiceModel};
 use serde_json::Value;
 
 use crate::service::{answer, invalid_input, CallContext, PreparedCall, Service, Target};
@@ -87,7 +87,10 @@ impl PreparedCall for StsCall {
             .map_err(|e| ErrorResponse::from_error(&e))
     }
 
-    fn execute(self: Box<Self>, ctx: &CallContext<'_>) -> Result<Option<Value>, ErrorResponse> {
+    fn execute(
+        self: Box<Self>,
+        ctx: &CallContext<'_>,
+    ) -> Result<Option<Box<dyn Output>>, ErrorResponse> {
         let StsCall { sts, prepared } = *self;
         let call = Call {
             principal: ctx.principal,
@@ -97,7 +100,7 @@ impl PreparedCall for StsCall {
             "sts",
             ctx.request_id,
             sts.execute(prepared, &call)
-                .map(|response| response.to_value()),
+                .map(|response| response.into_output()),
         )
     }
 }

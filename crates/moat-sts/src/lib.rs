@@ -845,6 +845,48 @@ fn account_of_temporary_key(key: &str) -> Option<AccountId> {
 
 #[cfg(test)]
 mod tests {
+    /// STS outputs written to query XML from their typed structs give the very bytes the
+    /// value walk gave from their values.
+    #[test]
+    fn outputs_encode_identically_from_their_types() {
+        let expiration = moat_wire::Timestamp(time::macros::datetime!(2026-11-29 13:00:00.5 UTC));
+        let credentials = Credentials {
+            access_key_id: "ASIAEXAMPLE".to_owned(),
+            expiration,
+            secret_access_key: moat_wire::Sensitive("s/e+c=r&t".to_owned()),
+            session_token: "token<&>".to_owned(),
+        };
+        let responses = [
+            Response::AssumeRole(AssumeRoleResponse {
+                assumed_role_user: Some(AssumedRoleUser {
+                    arn: "arn:aws:sts::123456789012:assumed-role/app/s".to_owned(),
+                    assumed_role_id: "AROAEXAMPLE:s".to_owned(),
+                }),
+                credentials: Some(credentials.clone()),
+                packed_policy_size: Some(6),
+                source_identity: None,
+            }),
+            Response::GetSessionToken(GetSessionTokenResponse {
+                credentials: Some(credentials),
+            }),
+            Response::GetCallerIdentity(GetCallerIdentityResponse {
+                account: Some("123456789012".to_owned()),
+                arn: Some("arn:aws:iam::123456789012:root".to_owned()),
+                user_id: None,
+            }),
+        ];
+        for response in responses {
+            let op = response.operation_name();
+            let value = response.to_value().unwrap();
+            let walked =
+                moat_wire::query::reference::encode_output(model(), op, value.as_ref(), "r");
+            let output = response.into_output();
+            let typed =
+                moat_wire::query::encode_output(model(), op, output.as_deref(), "r").unwrap();
+            assert_eq!(typed, walked);
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -2,17 +2,21 @@
 //!
 //! Decoding turns a request into a `serde_json::Value` shaped like the operation's input
 //! (validated against the model's constraints); generated typed structs deserialize from it.
-//! Encoding walks the model to write XML (query) or JSON 1.1.
+//! Encoding walks the model to write XML (query), straight from an output's typed form, or
+//! JSON 1.1 from its value.
 
 pub mod error;
 pub mod json;
 pub mod model;
+pub mod output;
 pub mod query;
+mod query_xml;
 pub mod timestamp;
 pub mod validate;
 
 pub use error::{AwsError, CommonError, ErrorResponse};
 pub use model::{Protocol, ServiceModel};
+pub use output::{EncodeError, Output};
 pub use timestamp::Timestamp;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -30,7 +30,10 @@ pub struct ServiceModel {
     pub target_prefix: Option<String>,
     pub json_version: Option<String>,
     pub operations: HashMap<String, Operation>,
-    pub shapes: HashMap<String, Shape>,
+    /// Every shape, in name order; members refer to theirs by position.
+    shapes: Vec<Shape>,
+    /// Positions in `shapes` by name.
+    shape_index: HashMap<String, usize>,
     /// Error shapes by their wire code (`NoSuchEntity`), for status lookups and tests.
     pub errors_by_code: HashMap<String, ErrorTrait>,
 }
@@ -58,6 +61,9 @@ pub struct Member {
     /// The name on the wire when it differs from the member name.
     pub location_name: Option<String>,
     pub flattened: bool,
+    /// `shape`'s position in the model, resolved at load: the encoders look a member's shape up
+    /// per value they write.
+    shape_index: usize,
 }
 
 #[derive(Debug)]
@@ -228,9 +234,11 @@ struct RawError {
     sender_fault: bool,
 }
 
-fn member(name: &str, r: RawRef) -> Member {
+fn member(name: &str, r: RawRef, index: &HashMap<String, usize>) -> Member {
     Member {
         name: name.to_owned(),
+        // An unknown shape is reported by `check_references`; meanwhile it resolves to nothing.
+        shape_index: index.get(&r.shape).copied().unwrap_or(usize::MAX),
         shape: r.shape,
         location_name: r.location_name,
         flattened: r.flattened,
@@ -244,7 +252,14 @@ impl ServiceModel {
             "query" => Protocol::Query,
             _ => Protocol::Json,
         };
-        let mut shapes = HashMap::new();
+        let shape_index: HashMap<String, usize> = raw
+            .shapes
+            .keys()
+            .enumerate()
+            .map(|(i, name)| (name.clone(), i))
+            .collect();
+        let index = &shape_index;
+        let mut shapes = Vec::with_capacity(shape_index.len());
         let mut errors_by_code = HashMap::new();
         for (name, s) in raw.shapes {
             if s.exception {
@@ -269,7 +284,11 @@ impl ServiceModel {
             }
             let kind = match s.kind.as_str() {
                 "structure" => ShapeKind::Structure {
-                    members: s.members.into_iter().map(|(n, r)| member(&n, r)).collect(),
+                    members: s
+                        .members
+                        .into_iter()
+                        .map(|(n, r)| member(&n, r, index))
+                        .collect(),
                     required: s.required,
                 },
                 "list" => ShapeKind::List {
@@ -277,6 +296,7 @@ impl ServiceModel {
                         "member",
                         s.member
                             .ok_or_else(|| ModelError::UnknownShape(format!("{name}.member")))?,
+                        index,
                     ),
                     flattened: s.flattened,
                 },
@@ -285,11 +305,13 @@ impl ServiceModel {
                         "key",
                         s.key
                             .ok_or_else(|| ModelError::UnknownShape(format!("{name}.key")))?,
+                        index,
                     ),
                     value: member(
                         "value",
                         s.value
                             .ok_or_else(|| ModelError::UnknownShape(format!("{name}.value")))?,
+                        index,
                     ),
                     flattened: s.flattened,
                 },
@@ -310,19 +332,16 @@ impl ServiceModel {
             let pattern = s
                 .pattern
                 .filter(|p| Regex::new(&format!("^(?:{})$", java_classes(p))).is_ok());
-            shapes.insert(
-                name.clone(),
-                Shape {
-                    name,
-                    kind,
-                    // Constraints in botocore are whole numbers stored as JSON numbers.
-                    min: s.min.map(|v| v as i64),
-                    max: s.max.map(|v| v as i64),
-                    pattern,
-                    sensitive: s.sensitive,
-                    compiled_pattern: OnceLock::new(),
-                },
-            );
+            shapes.push(Shape {
+                name,
+                kind,
+                // Constraints in botocore are whole numbers stored as JSON numbers.
+                min: s.min.map(|v| v as i64),
+                max: s.max.map(|v| v as i64),
+                pattern,
+                sensitive: s.sensitive,
+                compiled_pattern: OnceLock::new(),
+            });
         }
         let operations = raw
             .operations
@@ -349,6 +368,7 @@ impl ServiceModel {
             json_version: raw.metadata.json_version,
             operations,
             shapes,
+            shape_index,
             errors_by_code,
         };
         model.check_references()?;
@@ -357,13 +377,13 @@ impl ServiceModel {
 
     fn check_references(&self) -> Result<(), ModelError> {
         let known = |s: &str| {
-            if self.shapes.contains_key(s) {
+            if self.shape_index.contains_key(s) {
                 Ok(())
             } else {
                 Err(ModelError::UnknownShape(s.to_owned()))
             }
         };
-        for shape in self.shapes.values() {
+        for shape in &self.shapes {
             match &shape.kind {
                 ShapeKind::Structure { members, .. } => {
                     for m in members {
@@ -387,7 +407,12 @@ impl ServiceModel {
     }
 
     pub fn shape(&self, name: &str) -> Option<&Shape> {
-        self.shapes.get(name)
+        self.shape_index.get(name).and_then(|i| self.shapes.get(*i))
+    }
+
+    /// A member's shape, without a lookup by name.
+    pub fn member_shape(&self, member: &Member) -> Option<&Shape> {
+        self.shapes.get(member.shape_index)
     }
 
     pub fn operation(&self, name: &str) -> Option<&Operation> {

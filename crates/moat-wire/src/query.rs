@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Number, Value};
 
 use crate::model::{Member, ServiceModel, Shape, ShapeKind};
+use crate::output::{EncodeError, Output};
 use crate::timestamp;
 use crate::validate::{validate, wire_path_segment, ValidationErrors};
 
@@ -210,26 +211,40 @@ fn decode_scalar(
     }
 }
 
-/// Writes the XML response `<{Op}Response>` for an operation's output value.
+/// Writes the XML response `<{Op}Response>` for an operation's output.
 pub fn encode_output(
     model: &ServiceModel,
     operation: &str,
-    output: Option<&Value>,
+    output: Option<&dyn Output>,
     request_id: &str,
-) -> String {
+) -> Result<String, EncodeError> {
+    envelope(model, operation, request_id, |shape, xml| match output {
+        Some(output) => output.write_query(model, shape, xml),
+        None => Ok(()),
+    })
+}
+
+/// `<{Op}Response>` around the result wrapper (when the operation has an output shape), with
+/// the request id.
+fn envelope<E>(
+    model: &ServiceModel,
+    operation: &str,
+    request_id: &str,
+    result: impl FnOnce(&Shape, &mut String) -> Result<(), E>,
+) -> Result<String, E> {
     let mut xml = String::with_capacity(512);
     xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let ns = model.xml_namespace.as_deref().unwrap_or_default();
     let _ = write!(xml, "<{operation}Response xmlns=\"{ns}\">");
     let op = model.operation(operation);
-    if let (Some(op), Some(value)) = (op, output) {
+    if let Some(op) = op {
         if let Some(shape) = op.output.as_deref().and_then(|s| model.shape(s)) {
             let wrapper = op
                 .result_wrapper
                 .clone()
                 .unwrap_or_else(|| format!("{operation}Result"));
             let _ = write!(xml, "<{wrapper}>");
-            write_structure_members(model, shape, value, &mut xml);
+            result(shape, &mut xml)?;
             let _ = write!(xml, "</{wrapper}>");
         }
     }
@@ -238,7 +253,7 @@ pub fn encode_output(
         "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{operation}Response>",
         escape(request_id)
     );
-    xml
+    Ok(xml)
 }
 
 /// The query protocol's error envelope.
@@ -263,118 +278,9 @@ pub fn encode_error(
     )
 }
 
-fn write_structure_members(model: &ServiceModel, shape: &Shape, value: &Value, xml: &mut String) {
-    let (ShapeKind::Structure { members, .. }, Value::Object(map)) = (&shape.kind, value) else {
-        return;
-    };
-    // Both the model's members and the value's keys are sorted by member name, so one merge
-    // pass pairs them without a lookup per member.
-    let mut members = members.iter().peekable();
-    for (key, v) in map {
-        while members
-            .next_if(|m| m.name.as_str() < key.as_str())
-            .is_some()
-        {}
-        let Some(m) = members.next_if(|m| m.name == *key) else {
-            continue;
-        };
-        if v.is_null() {
-            continue;
-        }
-        let name = m.location_name.as_deref().unwrap_or(&m.name);
-        write_member(model, m, name, v, xml);
-    }
-}
-
-fn open_tag(xml: &mut String, name: &str) {
-    xml.push('<');
-    xml.push_str(name);
-    xml.push('>');
-}
-
-fn close_tag(xml: &mut String, name: &str) {
-    xml.push_str("</");
-    xml.push_str(name);
-    xml.push('>');
-}
-
-fn write_member(
-    model: &ServiceModel,
-    member: &Member,
-    name: &str,
-    value: &Value,
-    xml: &mut String,
-) {
-    let Some(shape) = model.shape(&member.shape) else {
-        return;
-    };
-    match (&shape.kind, value) {
-        (
-            ShapeKind::List {
-                member: item,
-                flattened,
-            },
-            Value::Array(items),
-        ) => {
-            let item_name = item.location_name.as_deref().unwrap_or("member");
-            if *flattened || member.flattened {
-                for v in items {
-                    write_member(model, item, name, v, xml);
-                }
-            } else {
-                open_tag(xml, name);
-                for v in items {
-                    write_member(model, item, item_name, v, xml);
-                }
-                close_tag(xml, name);
-            }
-        }
-        (ShapeKind::Map { key, value: v, .. }, Value::Object(map)) => {
-            open_tag(xml, name);
-            for (k, item) in map {
-                xml.push_str("<entry>");
-                write_member(model, key, "key", &Value::String(k.clone()), xml);
-                write_member(model, v, "value", item, xml);
-                xml.push_str("</entry>");
-            }
-            close_tag(xml, name);
-        }
-        (ShapeKind::Structure { .. }, Value::Object(_)) => {
-            open_tag(xml, name);
-            write_structure_members(model, shape, value, xml);
-            close_tag(xml, name);
-        }
-        (ShapeKind::Timestamp, v) => {
-            open_tag(xml, name);
-            if let Some(t) = timestamp::from_value(v) {
-                timestamp::push_iso8601(xml, t);
-            }
-            close_tag(xml, name);
-        }
-        (_, Value::String(s)) => {
-            open_tag(xml, name);
-            xml.push_str(&escape(s));
-            close_tag(xml, name);
-        }
-        (_, Value::Bool(b)) => {
-            open_tag(xml, name);
-            xml.push_str(if *b { "true" } else { "false" });
-            close_tag(xml, name);
-        }
-        (_, Value::Number(n)) => {
-            open_tag(xml, name);
-            let _ = write!(xml, "{n}");
-            close_tag(xml, name);
-        }
-        _ => {}
-    }
-}
-
 /// XML text escaping for element content and attribute values.
 pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s
-        .contains(|c: char| matches!(c, '&' | '<' | '>' | '"' | '\'' | '\r') || forbidden_in_xml(c))
-    {
+    if !may_need_escaping(s) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
@@ -394,6 +300,181 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Whether `s` may hold a character `escape` changes, judged byte by byte (most text written
+/// is plain ASCII): the characters escaped, the control characters XML forbids, and any
+/// three-byte sequence that might be U+FFFE or U+FFFF (lead byte 0xEF), checked exactly by the
+/// slow path.
+fn may_need_escaping(s: &str) -> bool {
+    s.bytes().any(|b| {
+        matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | 0xEF)
+            || (b < 0x20 && b != b'\t' && b != b'\n')
+    })
+}
+
 fn forbidden_in_xml(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// The encoder the typed writer (`crate::query_xml`) replaced: a model walk over the output's
+/// `serde_json::Value`. Kept, outside production builds, as the reference the typed writer's
+/// tests compare against byte for byte.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byte_check_misses_no_character_escape_changes() {
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
+            let s = c.to_string();
+            let changed = escape(&s) != s.as_str();
+            let old = matches!(c, '&' | '<' | '>' | '"' | '\'' | '\r') || forbidden_in_xml(c);
+            assert_eq!(changed, old, "{c:?}");
+            assert!(!old || may_need_escaping(&s), "{c:?}");
+        }
+        assert_eq!(escape("a\u{FFFE}b\u{FFEF}\tc\n"), "a\u{FFFD}b\u{FFEF}\tc\n");
+    }
+}
+
+#[cfg(any(test, feature = "reference-encoder"))]
+pub mod reference {
+    use std::fmt::Write as _;
+
+    use serde_json::Value;
+
+    use super::{envelope, escape};
+    use crate::model::{Member, ServiceModel, Shape, ShapeKind};
+    use crate::timestamp;
+
+    /// What `encode_output` wrote from an output value before outputs stayed typed.
+    pub fn encode_output(
+        model: &ServiceModel,
+        operation: &str,
+        output: Option<&Value>,
+        request_id: &str,
+    ) -> String {
+        let written: Result<String, std::convert::Infallible> =
+            envelope(model, operation, request_id, |shape, xml| {
+                if let Some(value) = output {
+                    write_structure_members(model, shape, value, xml);
+                }
+                Ok(())
+            });
+        match written {
+            Ok(xml) => xml,
+            Err(never) => match never {},
+        }
+    }
+
+    fn write_structure_members(
+        model: &ServiceModel,
+        shape: &Shape,
+        value: &Value,
+        xml: &mut String,
+    ) {
+        let (ShapeKind::Structure { members, .. }, Value::Object(map)) = (&shape.kind, value)
+        else {
+            return;
+        };
+        // Both the model's members and the value's keys are sorted by member name, so one merge
+        // pass pairs them without a lookup per member.
+        let mut members = members.iter().peekable();
+        for (key, v) in map {
+            while members
+                .next_if(|m| m.name.as_str() < key.as_str())
+                .is_some()
+            {}
+            let Some(m) = members.next_if(|m| m.name == *key) else {
+                continue;
+            };
+            if v.is_null() {
+                continue;
+            }
+            let name = m.location_name.as_deref().unwrap_or(&m.name);
+            write_member(model, m, name, v, xml);
+        }
+    }
+
+    fn open_tag(xml: &mut String, name: &str) {
+        xml.push('<');
+        xml.push_str(name);
+        xml.push('>');
+    }
+
+    fn close_tag(xml: &mut String, name: &str) {
+        xml.push_str("</");
+        xml.push_str(name);
+        xml.push('>');
+    }
+
+    fn write_member(
+        model: &ServiceModel,
+        member: &Member,
+        name: &str,
+        value: &Value,
+        xml: &mut String,
+    ) {
+        let Some(shape) = model.shape(&member.shape) else {
+            return;
+        };
+        match (&shape.kind, value) {
+            (
+                ShapeKind::List {
+                    member: item,
+                    flattened,
+                },
+                Value::Array(items),
+            ) => {
+                let item_name = item.location_name.as_deref().unwrap_or("member");
+                if *flattened || member.flattened {
+                    for v in items {
+                        write_member(model, item, name, v, xml);
+                    }
+                } else {
+                    open_tag(xml, name);
+                    for v in items {
+                        write_member(model, item, item_name, v, xml);
+                    }
+                    close_tag(xml, name);
+                }
+            }
+            (ShapeKind::Map { key, value: v, .. }, Value::Object(map)) => {
+                open_tag(xml, name);
+                for (k, item) in map {
+                    xml.push_str("<entry>");
+                    write_member(model, key, "key", &Value::String(k.clone()), xml);
+                    write_member(model, v, "value", item, xml);
+                    xml.push_str("</entry>");
+                }
+                close_tag(xml, name);
+            }
+            (ShapeKind::Structure { .. }, Value::Object(_)) => {
+                open_tag(xml, name);
+                write_structure_members(model, shape, value, xml);
+                close_tag(xml, name);
+            }
+            (ShapeKind::Timestamp, v) => {
+                open_tag(xml, name);
+                if let Some(t) = timestamp::from_value(v) {
+                    timestamp::push_iso8601(xml, t);
+                }
+                close_tag(xml, name);
+            }
+            (_, Value::String(s)) => {
+                open_tag(xml, name);
+                xml.push_str(&escape(s));
+                close_tag(xml, name);
+            }
+            (_, Value::Bool(b)) => {
+                open_tag(xml, name);
+                xml.push_str(if *b { "true" } else { "false" });
+                close_tag(xml, name);
+            }
+            (_, Value::Number(n)) => {
+                open_tag(xml, name);
+                let _ = write!(xml, "{n}");
+                close_tag(xml, name);
+            }
+            _ => {}
+        }
+    }
 }

@@ -116,7 +116,13 @@ fn golden_query_output_and_error() {
     let out = json!({"User": {"UserName": "alice", "Path": "/", "UserId": "AIDAEXAMPLE",
         "Arn": "arn:aws:iam::123456789012:user/alice", "CreateDate": 1_764_417_600_000_i64,
         "Tags": [{"Key": "k", "Value": "a<b&c"}]}});
-    let xml = query::encode_output(iam(), "CreateUser", Some(&out), "req-1");
+    let xml = query::encode_output(
+        iam(),
+        "CreateUser",
+        Some(&out as &dyn moat_wire::Output),
+        "req-1",
+    )
+    .unwrap();
     assert_eq!(
         xml,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CreateUserResponse \
@@ -126,7 +132,7 @@ fn golden_query_output_and_error() {
          <UserId>AIDAEXAMPLE</UserId><UserName>alice</UserName></User></CreateUserResult>\
          <ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></CreateUserResponse>"
     );
-    let xml = query::encode_output(iam(), "DeleteUser", None, "req-2");
+    let xml = query::encode_output(iam(), "DeleteUser", None, "req-2").unwrap();
     assert!(xml.ends_with(
         "<DeleteUserResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
          <ResponseMetadata><RequestId>req-2</RequestId></ResponseMetadata></DeleteUserResponse>"

@@ -32,7 +32,7 @@ fn append(c: &mut Criterion) {
     let store = Store::open_sqlite(dir.path(), RootKey::from_bytes(&[1u8; 32]).unwrap()).unwrap();
     let mut group = c.benchmark_group("audit_append");
     let mut next = 0u64;
-    for batch in [1usize, 300] {
+    for batch in [1usize, 10, 100, 300] {
         group.throughput(Throughput::Elements(batch as u64));
         group.bench_function(format!("batch_of_{batch}"), |b| {
             b.iter_batched(
@@ -47,6 +47,78 @@ fn append(c: &mut Criterion) {
         });
     }
     group.finish();
+    report_sizes(dir.path());
+}
+
+/// What the appended events take on disk, per event.
+fn report_sizes(dir: &std::path::Path) {
+    let conn = rusqlite::Connection::open(dir.join("moat.db")).unwrap();
+    let Ok((events, body, hashes, filter, blocks)) = conn
+        .query_row::<(i64, i64, i64, i64, i64), _, _>(
+            "SELECT total(last_seq - first_seq + 1), total(length(body)), total(length(hashes)), \
+             total(length(filter)), count(*) FROM audit_blocks",
+            [],
+            |r| {
+                let f = |i| r.get::<_, f64>(i).map(|v| v as i64);
+                Ok((f(0)?, f(1)?, f(2)?, f(3)?, r.get(4)?))
+            },
+        )
+    else {
+        return; // a trail of rows
+    };
+    if events > 0 {
+        eprintln!(
+            "stored per event over {events} events in {blocks} blocks: body {} B, hashes {} B, \
+             filter {} B",
+            body / events,
+            hashes / events,
+            filter / events
+        );
+    }
+}
+
+/// The calling thread's CPU time (the store runs on it: SQLite starts no threads).
+fn thread_cpu() -> std::time::Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let ns = text
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    std::time::Duration::from_nanos(ns)
+}
+
+/// CPU time per appended event, apart from the wall time criterion reports (which includes
+/// waiting for fsync, and so the disk's load).
+fn append_cpu(_: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path(), RootKey::from_bytes(&[1u8; 32]).unwrap()).unwrap();
+    let mut next = 0u64;
+    // MOAT_BENCH_BATCH=N measures one batch size alone.
+    let only: Option<u64> = std::env::var("MOAT_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    for (batch, batches) in [(1u64, 2000u64), (10, 1000), (100, 300), (300, 200)] {
+        if only.is_some_and(|o| o != batch) {
+            continue;
+        }
+        let all: Vec<Vec<AuditEvent>> = (0..batches)
+            .map(|_| {
+                next += batch;
+                (next - batch..next).map(event).collect()
+            })
+            .collect();
+        let (cpu, wall) = (thread_cpu(), std::time::Instant::now());
+        for events in &all {
+            store.append_audit(events).unwrap();
+        }
+        let n = (batch * batches) as f64;
+        eprintln!(
+            "audit_append_cpu/batch_of_{batch}: {:.2} µs CPU/event, {:.2} µs wall/event",
+            (thread_cpu() - cpu).as_secs_f64() * 1e6 / n,
+            wall.elapsed().as_secs_f64() * 1e6 / n
+        );
+    }
 }
 
 fn encode(c: &mut Criterion) {
@@ -59,5 +131,5 @@ fn encode(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, append, encode);
+criterion_group!(benches, append, append_cpu, encode);
 criterion_main!(benches);

@@ -694,10 +694,14 @@ fn hash64(bytes: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
-fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    push_clean(&mut out, s);
-    out
+fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([RS, US]) {
+        let mut out = String::with_capacity(s.len());
+        push_clean(&mut out, s);
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// The filter keys a lookup needs present in a block: its account's, and its filter's. A
@@ -711,8 +715,8 @@ pub(crate) fn query_keys(account: &str, filter: Option<&LookupFilter>) -> Vec<u6
         Some(LookupFilter::EventName(v)) => (KeyTag::EventName, v.clone()),
         Some(LookupFilter::ReadOnly(v)) => (KeyTag::ReadOnly, read_only_value(*v).to_owned()),
         Some(LookupFilter::Username(v)) => (KeyTag::Username, v.clone()),
-        Some(LookupFilter::ResourceType(v)) => (KeyTag::ResourceType, clean(v)),
-        Some(LookupFilter::ResourceName(v)) => (KeyTag::ResourceName, clean(v)),
+        Some(LookupFilter::ResourceType(v)) => (KeyTag::ResourceType, clean(v).into_owned()),
+        Some(LookupFilter::ResourceName(v)) => (KeyTag::ResourceName, clean(v).into_owned()),
         Some(LookupFilter::EventSource(v)) => (KeyTag::EventSource, v.clone()),
         Some(LookupFilter::AccessKeyId(v)) => (KeyTag::AccessKeyId, v.clone()),
     };
@@ -785,7 +789,13 @@ pub(crate) struct SummaryBuilder {
     max_time_ms: i64,
     keys: Vec<u64>,
     buf: Vec<u8>,
+    /// Per tag, the account and value last keyed: consecutive events mostly repeat them, and
+    /// comparing is cheaper than hashing again.
+    recent: [(String, String); RECENT_TAGS],
 }
+
+/// Tags below this are remembered in [`SummaryBuilder::recent`].
+const RECENT_TAGS: usize = 9;
 
 impl SummaryBuilder {
     pub(crate) fn new() -> SummaryBuilder {
@@ -794,38 +804,40 @@ impl SummaryBuilder {
             max_time_ms: i64::MIN,
             keys: Vec::new(),
             buf: Vec::with_capacity(128),
+            recent: Default::default(),
         }
+    }
+
+    fn key(&mut self, tag: KeyTag, account: &str, value: &str) {
+        if let Some((a, v)) = self.recent.get_mut(tag as usize) {
+            if a == account && v == value {
+                return;
+            }
+            a.clear();
+            a.push_str(account);
+            v.clear();
+            v.push_str(value);
+        }
+        let h = key_hash(&mut self.buf, tag, account, value.as_bytes());
+        self.keys.push(h);
     }
 
     pub(crate) fn add(&mut self, e: &AuditEvent) {
         self.min_time_ms = self.min_time_ms.min(e.event_time_ms);
         self.max_time_ms = self.max_time_ms.max(e.event_time_ms);
         let a = e.account.as_str();
-        let buf = &mut self.buf;
-        let keys = &mut self.keys;
-        keys.push(key_hash(buf, KeyTag::Account, a, b""));
-        keys.push(key_hash(buf, KeyTag::EventId, a, e.event_id.as_bytes()));
-        keys.push(key_hash(buf, KeyTag::EventName, a, e.event_name.as_bytes()));
-        let ro = read_only_value(e.read_only).as_bytes();
-        keys.push(key_hash(buf, KeyTag::ReadOnly, a, ro));
-        keys.push(key_hash(buf, KeyTag::Username, a, e.username.as_bytes()));
-        keys.push(key_hash(
-            buf,
-            KeyTag::EventSource,
-            a,
-            e.event_source.as_bytes(),
-        ));
-        keys.push(key_hash(
-            buf,
-            KeyTag::AccessKeyId,
-            a,
-            e.access_key_id.as_bytes(),
-        ));
+        self.key(KeyTag::Account, a, "");
+        // Unique per event: not worth remembering.
+        let id = key_hash(&mut self.buf, KeyTag::EventId, a, e.event_id.as_bytes());
+        self.keys.push(id);
+        self.key(KeyTag::EventName, a, &e.event_name);
+        self.key(KeyTag::ReadOnly, a, read_only_value(e.read_only));
+        self.key(KeyTag::Username, a, &e.username);
+        self.key(KeyTag::EventSource, a, &e.event_source);
+        self.key(KeyTag::AccessKeyId, a, &e.access_key_id);
         for r in &e.resources {
-            let t = clean(&r.resource_type);
-            keys.push(key_hash(buf, KeyTag::ResourceType, a, t.as_bytes()));
-            let n = clean(&r.resource_name);
-            keys.push(key_hash(buf, KeyTag::ResourceName, a, n.as_bytes()));
+            self.key(KeyTag::ResourceType, a, &clean(&r.resource_type));
+            self.key(KeyTag::ResourceName, a, &clean(&r.resource_name));
         }
     }
 
@@ -889,12 +901,21 @@ pub(crate) struct EncodedBlock {
 }
 
 impl BlockBuilder {
-    pub(crate) fn new(first_seq: u64, prev: Vec<u8>) -> BlockBuilder {
+    /// A block for (at most) `events`, sized for them so its buffers grow once.
+    pub(crate) fn new(first_seq: u64, prev: Vec<u8>, events: &[AuditEvent]) -> BlockBuilder {
+        let size = events
+            .iter()
+            .map(|e| 4 + HEADER_CAPACITY + e.cloudtrail_event.len())
+            .sum::<usize>()
+            .min(MAX_BLOCK_BYTES + HEADER_CAPACITY);
+        let mut raw = SCRATCH.with(|s| std::mem::take(&mut s.borrow_mut().raw));
+        raw.clear();
+        raw.reserve(size);
         BlockBuilder {
             first_seq,
             prev,
-            raw: Vec::new(),
-            hashes: Vec::new(),
+            raw,
+            hashes: Vec::with_capacity(events.len() * HASH_LEN),
             summary: SummaryBuilder::new(),
         }
     }
@@ -936,15 +957,54 @@ impl BlockBuilder {
 
     pub(crate) fn finish(self) -> EncodedBlock {
         let last_seq = self.first_seq + self.len().saturating_sub(1);
+        let body = SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            let out = &mut s.out;
+            out.clear();
+            out.resize(lz4_flex::block::get_maximum_output_size(self.raw.len()), 0);
+            let body = match lz4_flex::block::compress_into(&self.raw, out) {
+                Ok(n) => {
+                    let len = u32::try_from(self.raw.len()).unwrap_or(u32::MAX);
+                    let mut body = Vec::with_capacity(4 + n);
+                    body.extend_from_slice(&len.to_le_bytes());
+                    body.extend_from_slice(out.get(..n).unwrap_or_default());
+                    body
+                }
+                // Cannot happen (the output has the maximum size): compress afresh.
+                Err(_) => lz4_flex::compress_prepend_size(&self.raw),
+            };
+            if self.raw.capacity() <= SCRATCH_KEPT {
+                s.raw = self.raw;
+            }
+            if s.out.capacity() > SCRATCH_KEPT {
+                s.out = Vec::new();
+            }
+            body
+        });
         EncodedBlock {
             first_seq: self.first_seq,
             last_seq,
             summary: self.summary.finish(),
             prev: self.prev,
             hashes: self.hashes,
-            body: lz4_flex::compress_prepend_size(&self.raw),
+            body,
         }
     }
+}
+
+/// Buffers a thread's appends reuse: a block's bytes, and their compression. Allocated afresh
+/// per block, their pages would be faulted in and zeroed by the kernel every time.
+#[derive(Default)]
+struct Scratch {
+    raw: Vec<u8>,
+    out: Vec<u8>,
+}
+
+/// Larger scratch buffers (a block of huge events) are not kept.
+const SCRATCH_KEPT: usize = 2 * MAX_BLOCK_BYTES;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// Why a block's body does not read back.

@@ -111,11 +111,12 @@ pub(crate) fn append(
     if events.is_empty() {
         return Ok(seq);
     }
-    let mut block = BlockBuilder::new(seq + 1, hash.clone());
-    for event in events {
+    let mut block = BlockBuilder::new(seq + 1, hash.clone(), events);
+    for (i, event) in events.iter().enumerate() {
         if block.must_cut_before(event) {
-            let full = std::mem::replace(&mut block, BlockBuilder::new(seq + 1, hash.clone()));
-            insert_block(conn, full.finish())?;
+            let rest = events.get(i..).unwrap_or_default();
+            let next = BlockBuilder::new(seq + 1, hash.clone(), rest);
+            insert_block(conn, std::mem::replace(&mut block, next).finish())?;
         }
         let next = block.push(event, &hash).map_err(|e| StoreError::Corrupt {
             kind: "audit_event".to_owned(),
@@ -1281,7 +1282,8 @@ mod tests {
 
     #[test]
     fn an_altered_block_column_or_body_is_named() {
-        let cases: [(&str, fn(&mut RawBlock)); 5] = [
+        type Change = fn(&mut RawBlock);
+        let cases: [(&str, Change); 5] = [
             ("min_time", |b| b.min -= 1),
             ("max_time", |b| b.max += 1),
             ("filter", |b| {
@@ -1389,7 +1391,7 @@ mod tests {
         // A block forged at the end, correctly chained and summarized.
         let (dir, _s) = trail(10);
         let last = read_blocks(&dir)[1].hashes[2 * HASH_LEN..].to_vec();
-        let mut forged = BlockBuilder::new(11, last.clone());
+        let mut forged = BlockBuilder::new(11, last.clone(), &[]);
         forged.push(&event(11), &last).unwrap();
         let forged = forged.finish();
         tamper(&dir, "SELECT 1");
@@ -1408,7 +1410,7 @@ mod tests {
             &dir,
             "UPDATE audit_blocks SET first_seq = 9, last_seq = 15 WHERE last_seq = 14",
         );
-        let mut forged = BlockBuilder::new(8, hash7.clone());
+        let mut forged = BlockBuilder::new(8, hash7.clone(), &[]);
         forged.push(&event(8), &hash7).unwrap();
         let conn = Connection::open(dir.path().join("moat.db")).unwrap();
         insert_block(&conn, forged.finish()).unwrap();

@@ -32,8 +32,8 @@ pub const GENESIS: [u8; 32] = [0u8; 32];
 pub(crate) const SIGNING_KEY_PURPOSE: &str = "audit-signing-key";
 
 /// One audited call, as it is chained. The fields besides `cloudtrail_event` are what lookups
-/// filter on; they are copied into indexed columns, and the verifier checks that the copies
-/// still match.
+/// filter on; they are copied into indexed columns (rows) or a block's filter, and the
+/// verifier checks that the copies still match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
@@ -352,6 +352,8 @@ pub enum VerifyError {
         last: u64,
         field: &'static str,
     },
+    #[error("events #{first} to #{last} were regrouped: their block spans more time than one may, so lookups would miss some of them")]
+    BlockTooLong { first: u64, last: u64 },
     #[error("event #{seq} is unreadable: {detail}")]
     Unreadable { seq: u64, detail: String },
     #[error("event #{seq} was removed (the trail jumps from #{before} to #{after})")]
@@ -908,13 +910,10 @@ impl BlockBuilder {
             .map(|e| 4 + HEADER_CAPACITY + e.cloudtrail_event.len())
             .sum::<usize>()
             .min(MAX_BLOCK_BYTES + HEADER_CAPACITY);
-        let mut raw = SCRATCH.with(|s| std::mem::take(&mut s.borrow_mut().raw));
-        raw.clear();
-        raw.reserve(size);
         BlockBuilder {
             first_seq,
             prev,
-            raw,
+            raw: Vec::with_capacity(size),
             hashes: Vec::with_capacity(events.len() * HASH_LEN),
             summary: SummaryBuilder::new(),
         }
@@ -957,54 +956,15 @@ impl BlockBuilder {
 
     pub(crate) fn finish(self) -> EncodedBlock {
         let last_seq = self.first_seq + self.len().saturating_sub(1);
-        let body = SCRATCH.with(|s| {
-            let mut s = s.borrow_mut();
-            let out = &mut s.out;
-            out.clear();
-            out.resize(lz4_flex::block::get_maximum_output_size(self.raw.len()), 0);
-            let body = match lz4_flex::block::compress_into(&self.raw, out) {
-                Ok(n) => {
-                    let len = u32::try_from(self.raw.len()).unwrap_or(u32::MAX);
-                    let mut body = Vec::with_capacity(4 + n);
-                    body.extend_from_slice(&len.to_le_bytes());
-                    body.extend_from_slice(out.get(..n).unwrap_or_default());
-                    body
-                }
-                // Cannot happen (the output has the maximum size): compress afresh.
-                Err(_) => lz4_flex::compress_prepend_size(&self.raw),
-            };
-            if self.raw.capacity() <= SCRATCH_KEPT {
-                s.raw = self.raw;
-            }
-            if s.out.capacity() > SCRATCH_KEPT {
-                s.out = Vec::new();
-            }
-            body
-        });
         EncodedBlock {
             first_seq: self.first_seq,
             last_seq,
             summary: self.summary.finish(),
             prev: self.prev,
             hashes: self.hashes,
-            body,
+            body: lz4_flex::compress_prepend_size(&self.raw),
         }
     }
-}
-
-/// Buffers a thread's appends reuse: a block's bytes, and their compression. Allocated afresh
-/// per block, their pages would be faulted in and zeroed by the kernel every time.
-#[derive(Default)]
-struct Scratch {
-    raw: Vec<u8>,
-    out: Vec<u8>,
-}
-
-/// Larger scratch buffers (a block of huge events) are not kept.
-const SCRATCH_KEPT: usize = 2 * MAX_BLOCK_BYTES;
-
-thread_local! {
-    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// Why a block's body does not read back.

@@ -1,6 +1,6 @@
-//! The audit trail in SQLite: tables from migrations 2 (rows) and 3 (blocks), appends inside a
-//! write transaction,
-//! lookups, checkpoints, and the verifier's walk over a database opened read-only.
+//! The audit trail in SQLite: tables from migrations 2 (one row per event, as the first builds
+//! wrote) and 3 (blocks, as appends write now), appends inside a write transaction, lookups,
+//! checkpoints, and the verifier's walk over a database opened read-only.
 //!
 //! Appends serialize on the `audit_head` row (SQLite has one writer; PostgreSQL will take the
 //! row with `SELECT ... FOR UPDATE`), so the chain has one order whatever the concurrency.
@@ -574,6 +574,11 @@ fn verify_block(
         before = hash;
     }
     let summary = summary.finish();
+    // Events regrouped into a longer block (their chain intact) would escape time-bounded
+    // lookups, which only search so far past their bounds.
+    if summary.max_time_ms.saturating_sub(summary.min_time_ms) > MAX_BLOCK_SPAN_MS {
+        return Err(VerifyError::BlockTooLong { first, last });
+    }
     if b.get::<_, i64>(2)? != summary.min_time_ms {
         return Err(altered("min_time"));
     }
@@ -1424,6 +1429,43 @@ mod tests {
                     expected: 8
                 }
             ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn blocks_regrouped_past_the_longest_span_are_caught() {
+        // Two blocks an hour apart merged into one, chain intact and columns recomputed: a
+        // lookup of the first hour would skip it.
+        let (dir, store) = trail(0);
+        let mut late = event(2);
+        late.event_time_ms += 3_600_000;
+        store.append_audit(&[event(1)]).unwrap();
+        store.append_audit(&[late]).unwrap();
+        let blocks = read_blocks(&dir);
+        let events: Vec<AuditEvent> = blocks
+            .iter()
+            .flat_map(|b| &b.events)
+            .map(|e| AuditEvent::from_canonical_bytes(e).unwrap())
+            .collect();
+        let mut summary = SummaryBuilder::new();
+        events.iter().for_each(|e| summary.add(e));
+        let summary = summary.finish();
+        let merged = RawBlock {
+            first: 1,
+            last: 2,
+            min: summary.min_time_ms,
+            max: summary.max_time_ms,
+            filter: summary.filter,
+            prev: blocks[0].prev.clone(),
+            hashes: [blocks[0].hashes.clone(), blocks[1].hashes.clone()].concat(),
+            events: blocks.iter().flat_map(|b| b.events.clone()).collect(),
+        };
+        tamper(&dir, "DELETE FROM audit_blocks WHERE last_seq = 1");
+        rewrite_block(&dir, 2, &merged);
+        let err = verify_dir(&dir).unwrap_err();
+        assert!(
+            matches!(err, VerifyError::BlockTooLong { first: 1, last: 2 }),
             "{err}"
         );
     }

@@ -880,13 +880,25 @@ impl SummaryBuilder {
     }
 }
 
+/// Buffers every append reuses (one set per store, used under its writer): a block's bytes
+/// and their compression. Allocated per block, they would be fresh pages each time, faulted in
+/// and zeroed, and kept around by the allocator of each thread that appended.
+#[derive(Default)]
+pub(crate) struct AuditBuffers {
+    raw: Vec<u8>,
+    compressed: Vec<u8>,
+}
+
+/// Larger buffers (a block of huge events) are not kept.
+const BUFFERS_KEPT: usize = 2 * MAX_BLOCK_BYTES;
+
 /// A block being appended: consecutive events, each as `u32 LE length ++ canonical bytes`, and
 /// each event's chain hash.
-pub(crate) struct BlockBuilder {
+pub(crate) struct BlockBuilder<'b> {
     pub first_seq: u64,
     /// The hash of the event before the block.
     pub prev: Vec<u8>,
-    raw: Vec<u8>,
+    buffers: &'b mut AuditBuffers,
     hashes: Vec<u8>,
     summary: SummaryBuilder,
 }
@@ -902,19 +914,14 @@ pub(crate) struct EncodedBlock {
     pub body: Vec<u8>,
 }
 
-impl BlockBuilder {
-    /// A block for (at most) `events`, sized for them so its buffers grow once.
-    pub(crate) fn new(first_seq: u64, prev: Vec<u8>, events: &[AuditEvent]) -> BlockBuilder {
-        let size = events
-            .iter()
-            .map(|e| 4 + HEADER_CAPACITY + e.cloudtrail_event.len())
-            .sum::<usize>()
-            .min(MAX_BLOCK_BYTES + HEADER_CAPACITY);
+impl<'b> BlockBuilder<'b> {
+    pub(crate) fn new(first_seq: u64, prev: Vec<u8>, buffers: &'b mut AuditBuffers) -> Self {
+        buffers.raw.clear();
         BlockBuilder {
             first_seq,
             prev,
-            raw: Vec::with_capacity(size),
-            hashes: Vec::with_capacity(events.len() * HASH_LEN),
+            buffers,
+            hashes: Vec::new(),
             summary: SummaryBuilder::new(),
         }
     }
@@ -926,7 +933,8 @@ impl BlockBuilder {
     /// Whether `e` belongs in a new block instead (this one is full, or would span too long).
     pub(crate) fn must_cut_before(&self, e: &AuditEvent) -> bool {
         self.len() > 0
-            && (self.raw.len() + HEADER_CAPACITY + e.cloudtrail_event.len() > MAX_BLOCK_BYTES
+            && (self.buffers.raw.len() + HEADER_CAPACITY + e.cloudtrail_event.len()
+                > MAX_BLOCK_BYTES
                 || !self.summary.fits(e.event_time_ms))
     }
 
@@ -936,17 +944,18 @@ impl BlockBuilder {
         e: &AuditEvent,
         prev_hash: &[u8],
     ) -> Result<[u8; HASH_LEN], serde_json::Error> {
-        let start = self.raw.len();
-        self.raw.extend_from_slice(&[0u8; 4]);
-        if let Err(err) = e.write_canonical_bytes(&mut self.raw) {
-            self.raw.truncate(start);
+        let raw = &mut self.buffers.raw;
+        let start = raw.len();
+        raw.extend_from_slice(&[0u8; 4]);
+        if let Err(err) = e.write_canonical_bytes(raw) {
+            raw.truncate(start);
             return Err(err);
         }
-        let bytes = self.raw.get(start + 4..).unwrap_or_default();
+        let bytes = raw.get(start + 4..).unwrap_or_default();
         let len = u32::try_from(bytes.len())
             .map_err(|_| serde::ser::Error::custom("an event larger than 4 GiB"))?;
         let hash = chain_hash(prev_hash, bytes);
-        if let Some(prefix) = self.raw.get_mut(start..start + 4) {
+        if let Some(prefix) = raw.get_mut(start..start + 4) {
             prefix.copy_from_slice(&len.to_le_bytes());
         }
         self.hashes.extend_from_slice(&hash);
@@ -956,13 +965,32 @@ impl BlockBuilder {
 
     pub(crate) fn finish(self) -> EncodedBlock {
         let last_seq = self.first_seq + self.len().saturating_sub(1);
+        let AuditBuffers { raw, compressed } = self.buffers;
+        compressed.clear();
+        compressed.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+        let body = match lz4_flex::block::compress_into(raw, compressed) {
+            Ok(n) => {
+                let len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+                let mut body = Vec::with_capacity(4 + n);
+                body.extend_from_slice(&len.to_le_bytes());
+                body.extend_from_slice(compressed.get(..n).unwrap_or_default());
+                body
+            }
+            // Cannot happen (the output has the maximum size): compress afresh.
+            Err(_) => lz4_flex::compress_prepend_size(raw),
+        };
+        for buffer in [raw, compressed] {
+            if buffer.capacity() > BUFFERS_KEPT {
+                *buffer = Vec::new();
+            }
+        }
         EncodedBlock {
             first_seq: self.first_seq,
             last_seq,
             summary: self.summary.finish(),
             prev: self.prev,
             hashes: self.hashes,
-            body: lz4_flex::compress_prepend_size(&self.raw),
+            body,
         }
     }
 }

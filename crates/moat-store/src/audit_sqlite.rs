@@ -15,10 +15,10 @@ use zeroize::Zeroizing;
 use crate::audit::{chain_hash, resources_column};
 use crate::audit::{
     decompress_body, filter_matches, filter_may_contain, name_needle, query_keys, split_events,
-    type_needle, AuditEvent, BlockBuilder, Cursor, Digest, EncodedBlock, FindHash, Head,
-    IndexColumns, LookupFilter, LookupPage, LookupQuery, Row, Signer, StoredEvent, SummaryBuilder,
-    Verifier, VerifyError, VerifyReport, DIGEST_EVERY, GENESIS, HASH_LEN, MAX_BLOCK_SPAN_MS,
-    SIGNING_KEY_PURPOSE,
+    type_needle, AuditBuffers, AuditEvent, BlockBuilder, Cursor, Digest, EncodedBlock, FindHash,
+    Head, IndexColumns, LookupFilter, LookupPage, LookupQuery, Row, Signer, StoredEvent,
+    SummaryBuilder, Verifier, VerifyError, VerifyReport, DIGEST_EVERY, GENESIS, HASH_LEN,
+    MAX_BLOCK_SPAN_MS, SIGNING_KEY_PURPOSE,
 };
 use crate::{RootKey, SecretError, StoreError};
 
@@ -105,18 +105,18 @@ fn write_digest(
 pub(crate) fn append(
     conn: &Connection,
     signer: &Signer,
+    buffers: &mut AuditBuffers,
     events: &[AuditEvent],
 ) -> Result<u64, StoreError> {
     let (mut seq, mut hash) = head(conn)?;
     if events.is_empty() {
         return Ok(seq);
     }
-    let mut block = BlockBuilder::new(seq + 1, hash.clone(), events);
-    for (i, event) in events.iter().enumerate() {
+    let mut block = BlockBuilder::new(seq + 1, hash.clone(), buffers);
+    for event in events {
         if block.must_cut_before(event) {
-            let rest = events.get(i..).unwrap_or_default();
-            let next = BlockBuilder::new(seq + 1, hash.clone(), rest);
-            insert_block(conn, std::mem::replace(&mut block, next).finish())?;
+            insert_block(conn, block.finish())?;
+            block = BlockBuilder::new(seq + 1, hash.clone(), buffers);
         }
         let next = block.push(event, &hash).map_err(|e| StoreError::Corrupt {
             kind: "audit_event".to_owned(),
@@ -1396,7 +1396,8 @@ mod tests {
         // A block forged at the end, correctly chained and summarized.
         let (dir, _s) = trail(10);
         let last = read_blocks(&dir)[1].hashes[2 * HASH_LEN..].to_vec();
-        let mut forged = BlockBuilder::new(11, last.clone(), &[]);
+        let mut buffers = AuditBuffers::default();
+        let mut forged = BlockBuilder::new(11, last.clone(), &mut buffers);
         forged.push(&event(11), &last).unwrap();
         let forged = forged.finish();
         tamper(&dir, "SELECT 1");
@@ -1415,7 +1416,7 @@ mod tests {
             &dir,
             "UPDATE audit_blocks SET first_seq = 9, last_seq = 15 WHERE last_seq = 14",
         );
-        let mut forged = BlockBuilder::new(8, hash7.clone(), &[]);
+        let mut forged = BlockBuilder::new(8, hash7.clone(), &mut buffers);
         forged.push(&event(8), &hash7).unwrap();
         let conn = Connection::open(dir.path().join("moat.db")).unwrap();
         insert_block(&conn, forged.finish()).unwrap();

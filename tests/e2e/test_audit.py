@@ -260,12 +260,17 @@ def test_no_secret_in_events_or_on_disk(srv):
     profile = record(next(e for e in events if e["EventName"] == "CreateLoginProfile"))
     assert profile["requestParameters"]["password"] == HIDDEN
 
-    # Everything the lookup returned is committed; no file in the data dir holds a secret.
+    # Everything the lookup returned is committed; no file in the data dir holds a secret, nor
+    # does any event once decompressed.
     for path in Path(srv.data_dir).rglob("*"):
         if path.is_file():
             data = path.read_bytes()
             for secret in (key["SecretAccessKey"], password):
                 assert secret.encode() not in data, f"a secret is in {path.name}"
+    stored = b"".join(e for b in blocks(Path(srv.data_dir)) for e in b["events"])
+    assert b"ChangePassword" in stored
+    for secret in (key["SecretAccessKey"], password):
+        assert secret.encode() not in stored, "a secret is in a stored event"
 
 
 # --- moat audit verify --------------------------------------------------------------------
@@ -284,11 +289,96 @@ def verify(moat_bin: Path, data_dir: Path, env: dict | None = None) -> subproces
 TRIGGERS = [
     "audit_events_append_only_u",
     "audit_events_append_only_d",
+    "audit_blocks_append_only_u",
+    "audit_blocks_append_only_d",
     "audit_digests_append_only_u",
     "audit_digests_append_only_d",
     "audit_head_forward_only",
     "audit_head_kept",
 ]
+
+
+# --- The stored blocks, read and forged as someone with the file would -----------------------
+# A block is one appended batch: `body` is `u32 LE size ++ LZ4 block` of the events' canonical
+# bytes, each `u32 LE length ++ bytes`; `hashes` is each event's chain hash.
+
+
+def lz4_decompress(src: bytes, size: int) -> bytes:
+    out = bytearray()
+    i = 0
+
+    def length(n: int) -> int:
+        nonlocal i
+        if n == 15:
+            while True:
+                b = src[i]
+                i += 1
+                n += b
+                if b != 255:
+                    break
+        return n
+
+    while i < len(src):
+        token = src[i]
+        i += 1
+        lit = length(token >> 4)
+        out += src[i : i + lit]
+        i += lit
+        if i >= len(src):
+            break
+        offset = src[i] | (src[i + 1] << 8)
+        i += 2
+        start = len(out) - offset
+        for k in range(length(token & 15) + 4):
+            out.append(out[start + k])
+    assert len(out) == size
+    return bytes(out)
+
+
+def lz4_literals(data: bytes) -> bytes:
+    """A valid LZ4 block holding `data` as one run of literals: forging needs no compressor."""
+    if len(data) < 15:
+        return bytes([len(data) << 4]) + data
+    out = bytearray([0xF0])
+    rest = len(data) - 15
+    while rest >= 255:
+        out.append(255)
+        rest -= 255
+    out.append(rest)
+    return bytes(out) + data
+
+
+def read_body(body: bytes) -> list[bytes]:
+    raw = lz4_decompress(body[4:], int.from_bytes(body[:4], "little"))
+    events, i = [], 0
+    while i < len(raw):
+        n = int.from_bytes(raw[i : i + 4], "little")
+        events.append(raw[i + 4 : i + 4 + n])
+        i += 4 + n
+    return events
+
+
+def make_body(events: list[bytes]) -> bytes:
+    raw = b"".join(len(e).to_bytes(4, "little") + e for e in events)
+    return len(raw).to_bytes(4, "little") + lz4_literals(raw)
+
+
+def blocks(data_dir: Path) -> list[dict]:
+    conn = sqlite3.connect(data_dir / "moat.db")
+    try:
+        rows = conn.execute(
+            "SELECT first_seq, last_seq, prev, hashes, body FROM audit_blocks ORDER BY last_seq"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [
+        {"first": f, "last": l, "prev": p, "hashes": h, "body": b, "events": read_body(b)}
+        for f, l, p, h, b in rows
+    ]
+
+
+def block_of(data_dir: Path, seq: int) -> dict:
+    return next(b for b in blocks(data_dir) if b["first"] <= seq <= b["last"])
 
 
 def tamper(data_dir: Path, *statements: str) -> None:
@@ -368,61 +458,78 @@ def one_line_failure(out: subprocess.CompletedProcess) -> str:
 
 def test_verify_catches_an_altered_event(moat_bin, trail):
     d = trail.copy()
-    tamper(
-        d,
-        "UPDATE audit_events SET body = CAST(replace(CAST(body AS TEXT), '127.0.0.1', '10.9.9.9') AS BLOB) WHERE seq = 7",
+    b = block_of(d, 7)
+    events = b["events"]
+    i = 7 - b["first"]
+    assert b"127.0.0.1" in events[i]
+    events[i] = events[i].replace(b"127.0.0.1", b"10.9.9.9")
+    tamper(d, "SELECT 1")
+    conn = sqlite3.connect(d / "moat.db")
+    conn.execute(
+        "UPDATE audit_blocks SET body = ? WHERE last_seq = ?", (make_body(events), b["last"])
     )
+    conn.commit()
+    conn.close()
     assert "event #7 was altered" in one_line_failure(verify(moat_bin, d))
 
-    # Changing only the copy kept for lookups is caught too.
+    # Changing only what lookups search (the block's filter) is caught too.
     d = trail.copy()
-    tamper(d, "UPDATE audit_events SET event_name = 'Forged' WHERE seq = 3")
-    assert "event #3 was altered" in one_line_failure(verify(moat_bin, d))
+    b = block_of(d, 3)
+    tamper(d, f"UPDATE audit_blocks SET filter = zeroblob(length(filter)) WHERE last_seq = {b['last']}")
+    line = one_line_failure(verify(moat_bin, d))
+    assert f"events #{b['first']} to #{b['last']} were altered" in line and "filter" in line
 
 
 def test_verify_catches_a_removed_event(moat_bin, trail):
     d = trail.copy()
-    tamper(d, "DELETE FROM audit_events WHERE seq = 12")
-    assert "event #12 was removed" in one_line_failure(verify(moat_bin, d))
+    b = block_of(d, 12)
+    tamper(d, f"DELETE FROM audit_blocks WHERE last_seq = {b['last']}")
+    assert f"event #{b['first']} was removed" in one_line_failure(verify(moat_bin, d))
 
     d = trail.copy()
-    tamper(d, "DELETE FROM audit_events WHERE seq > 37")
-    assert "events #38 to #40 were removed" in one_line_failure(verify(moat_bin, d))
+    first = block_of(d, 38)["first"]
+    tamper(d, f"DELETE FROM audit_blocks WHERE last_seq >= {first}")
+    assert f"events #{first} to #40 were removed" in one_line_failure(verify(moat_bin, d))
 
 
 def test_verify_catches_reordered_events(moat_bin, trail):
     d = trail.copy()
+    a = block_of(d, 5)
+    b = block_of(d, a["last"] + 1)
+    n = b["last"] - b["first"] + 1
     tamper(
         d,
-        "UPDATE audit_events SET seq = -1 WHERE seq = 5",
-        "UPDATE audit_events SET seq = 5 WHERE seq = 6",
-        "UPDATE audit_events SET seq = 6 WHERE seq = -1",
+        f"UPDATE audit_blocks SET first_seq = -2, last_seq = -1 WHERE last_seq = {a['last']}",
+        f"UPDATE audit_blocks SET first_seq = {a['first']}, last_seq = {a['first'] + n - 1} "
+        f"WHERE last_seq = {b['last']}",
+        f"UPDATE audit_blocks SET first_seq = {a['first'] + n}, last_seq = {b['last']} "
+        "WHERE last_seq = -1",
     )
     line = one_line_failure(verify(moat_bin, d))
-    assert "event #5" in line and "reordered" in line
+    assert f"event #{a['first']} " in line and "reordered" in line
 
 
 def test_verify_catches_an_inserted_event(moat_bin, trail):
     d = trail.copy()
-    # A copy of the last event appended after it, correctly chained (SHA-256 needs no key).
+    # A copy of the last block appended after it, correctly chained (SHA-256 needs no key).
+    last = block_of(d, 40)
     conn = sqlite3.connect(d / "moat.db")
-    row = conn.execute(
-        "SELECT seq, account, event_time, event_id, event_name, event_source, read_only, "
-        "username, access_key_id, resources, prev, hash, body FROM audit_events WHERE seq = 40"
+    cols = conn.execute(
+        "SELECT min_time, max_time, filter FROM audit_blocks WHERE last_seq = 40"
     ).fetchone()
     conn.close()
-    cols = list(row)
-    last_hash, body = row[11], row[12]
-    cols[0] = 41
-    cols[10] = last_hash
-    cols[11] = hashlib.sha256(last_hash + body).digest()
+    prev = hashes = last["hashes"][-32:]
+    hashes = b""
+    for e in last["events"]:
+        prev = hashlib.sha256(prev + e).digest()
+        hashes += prev
+    n = len(last["events"])
     tamper(d, "SELECT 1")
     conn = sqlite3.connect(d / "moat.db")
     conn.execute(
-        "INSERT INTO audit_events (seq, account, event_time, event_id, event_name, event_source, "
-        "read_only, username, access_key_id, resources, prev, hash, body) "
-        f"VALUES ({','.join('?' * len(cols))})",
-        cols,
+        "INSERT INTO audit_blocks (last_seq, first_seq, min_time, max_time, filter, prev, hashes, "
+        "body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (40 + n, 41, *cols, last["hashes"][-32:], hashes, last["body"]),
     )
     conn.commit()
     conn.close()

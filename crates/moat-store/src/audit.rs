@@ -10,8 +10,13 @@
 //! does so every minute). Signatures are HMAC-SHA256 under a random key sealed by the root key,
 //! so neither a chain rewritten from scratch nor a truncated one verifies without that key.
 //!
-//! This module is backend-neutral: the types, the hashing and signing, and the verifier's
-//! rules. `audit_sqlite` stores and queries them.
+//! Events are stored in blocks, one per appended batch (see [`BlockBuilder`]): the events'
+//! bytes compressed together, each event's hash, and a filter that lets lookups skip blocks.
+//! The chain is per event whatever the storage, so a trail begun as one row per event (the
+//! first builds) continues into blocks and verifies as one chain.
+//!
+//! This module is backend-neutral: the types, the hashing and signing, the block format, and
+//! the verifier's rules. `audit_sqlite` stores and queries them.
 
 use ring::digest::{Context, SHA256};
 use ring::hmac;
@@ -27,8 +32,8 @@ pub const GENESIS: [u8; 32] = [0u8; 32];
 pub(crate) const SIGNING_KEY_PURPOSE: &str = "audit-signing-key";
 
 /// One audited call, as it is chained. The fields besides `cloudtrail_event` are what lookups
-/// filter on; they are copied into indexed columns, and the verifier checks that the copies
-/// still match.
+/// filter on; they are copied into indexed columns (rows) or a block's filter, and the
+/// verifier checks that the copies still match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
@@ -84,8 +89,14 @@ impl AuditEvent {
     /// makes events smaller and cheaper to encode.
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
         let mut out = Vec::with_capacity(HEADER_CAPACITY + self.cloudtrail_event.len());
+        self.write_canonical_bytes(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`AuditEvent::canonical_bytes`] appended to `out` (a block's buffer: no copy).
+    pub fn write_canonical_bytes(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         serde_json::to_writer(
-            &mut out,
+            &mut *out,
             &Header {
                 v: FORMAT,
                 event_id: self.event_id.as_str(),
@@ -101,7 +112,7 @@ impl AuditEvent {
         )?;
         out.push(b'\n');
         out.extend_from_slice(self.cloudtrail_event.as_bytes());
-        Ok(out)
+        Ok(())
     }
 
     /// Reads stored bytes of either format.
@@ -335,6 +346,14 @@ pub enum VerifyError {
     Altered { seq: u64 },
     #[error("event #{seq} was altered: its indexed `{field}` differs from its record")]
     IndexAltered { seq: u64, field: &'static str },
+    #[error("events #{first} to #{last} were altered: their block's `{field}` differs from their records")]
+    BlockAltered {
+        first: u64,
+        last: u64,
+        field: &'static str,
+    },
+    #[error("events #{first} to #{last} were regrouped: their block spans more time than one may, so lookups would miss some of them")]
+    BlockTooLong { first: u64, last: u64 },
     #[error("event #{seq} is unreadable: {detail}")]
     Unreadable { seq: u64, detail: String },
     #[error("event #{seq} was removed (the trail jumps from #{before} to #{after})")]
@@ -375,13 +394,14 @@ impl From<rusqlite::Error> for VerifyError {
     }
 }
 
-/// One stored event row as the verifier reads it.
-pub(crate) struct Row {
+/// One stored event as the verifier reads it: a row, or one event of a block.
+pub(crate) struct Row<'a> {
     pub seq: u64,
-    pub prev: Vec<u8>,
-    pub hash: Vec<u8>,
-    pub body: Vec<u8>,
-    pub columns: IndexColumns,
+    pub prev: &'a [u8],
+    pub hash: &'a [u8],
+    pub body: &'a [u8],
+    /// A row's indexed copies; a block's are checked for the whole block.
+    pub columns: Option<IndexColumns>,
 }
 
 /// The copies of an event's fields kept for lookups.
@@ -492,13 +512,14 @@ impl<'a> Verifier<'a> {
 
     /// Checks the next row. `find_hash` locates the event whose hash is given, to tell a
     /// reordering from a removal; it runs only when a link is broken.
+    /// Returns the event, read.
     pub(crate) fn next(
         &mut self,
-        row: &Row,
+        row: &Row<'_>,
         find_hash: &mut FindHash<'_>,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<AuditEvent, VerifyError> {
         let expected = self.last_seq + 1;
-        if chain_hash(&row.prev, &row.body).as_slice() != row.hash.as_slice() {
+        if chain_hash(row.prev, row.body).as_slice() != row.hash {
             return Err(VerifyError::Altered { seq: row.seq });
         }
         if row.prev != self.last_hash {
@@ -509,7 +530,7 @@ impl<'a> Verifier<'a> {
                     after: row.seq,
                 });
             }
-            return Err(match find_hash(&row.prev)? {
+            return Err(match find_hash(row.prev)? {
                 Some(follows) => VerifyError::Reordered {
                     seq: row.seq,
                     follows,
@@ -530,19 +551,22 @@ impl<'a> Verifier<'a> {
             });
         }
         let event =
-            AuditEvent::from_canonical_bytes(&row.body).map_err(|e| VerifyError::Unreadable {
+            AuditEvent::from_canonical_bytes(row.body).map_err(|e| VerifyError::Unreadable {
                 seq: row.seq,
                 detail: e.to_string(),
             })?;
-        if let Some(field) = IndexColumns::of(&event).first_difference(&row.columns) {
-            return Err(VerifyError::IndexAltered {
-                seq: row.seq,
-                field,
-            });
+        if let Some(columns) = &row.columns {
+            if let Some(field) = IndexColumns::of(&event).first_difference(columns) {
+                return Err(VerifyError::IndexAltered {
+                    seq: row.seq,
+                    field,
+                });
+            }
         }
         self.last_seq = row.seq;
-        self.last_hash = row.hash.clone();
-        self.check_digests_at_current()
+        self.last_hash = row.hash.to_vec();
+        self.check_digests_at_current()?;
+        Ok(event)
     }
 
     fn check_digests_at_current(&mut self) -> Result<(), VerifyError> {
@@ -596,6 +620,428 @@ impl<'a> Verifier<'a> {
             last_digest_ms: self.last_digest_ms,
         })
     }
+}
+
+// --- Blocks ------------------------------------------------------------------------------------
+
+/// A block is cut before an event that would widen its time range past this, so a lookup
+/// bounded by time finds every block that may hold its events in one index range (a block's
+/// `max_time` is at most this past any of its events).
+pub const MAX_BLOCK_SPAN_MS: i64 = 60_000;
+
+/// A block is cut before an event that would take its uncompressed bytes past this (unless it
+/// is the block's first), which bounds what a lookup decompresses for one block.
+pub const MAX_BLOCK_BYTES: usize = 1 << 20;
+
+/// A stored size larger than this is refused rather than allocated (the size is read from a
+/// file anyone with access could edit). Far above [`MAX_BLOCK_BYTES`] plus one event.
+const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// Length of an event hash, and of each entry of a block's `hashes`.
+pub const HASH_LEN: usize = 32;
+
+/// The filter's probes per key (the first byte of a stored filter).
+const FILTER_PROBES: u8 = 7;
+/// Filter bits per distinct key: about 1% false positives with 7 probes.
+const FILTER_BITS_PER_KEY: usize = 10;
+const FILTER_MIN_BYTES: usize = 64;
+
+/// What a filter key names; its byte is part of the key, so it is stored format.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum KeyTag {
+    Account = 0,
+    EventId = 1,
+    EventName = 2,
+    ReadOnly = 3,
+    Username = 4,
+    ResourceType = 5,
+    ResourceName = 6,
+    EventSource = 7,
+    AccessKeyId = 8,
+}
+
+/// A stable 64-bit hash of `tag || account || 0xFF || value` (0xFF never occurs in UTF-8, so
+/// the parts cannot run together). Stored filters depend on it: it must never change.
+fn key_hash(buf: &mut Vec<u8>, tag: KeyTag, account: &str, value: &[u8]) -> u64 {
+    buf.clear();
+    buf.push(tag as u8);
+    buf.extend_from_slice(account.as_bytes());
+    buf.push(0xFF);
+    buf.extend_from_slice(value);
+    hash64(buf)
+}
+
+fn hash64(bytes: &[u8]) -> u64 {
+    const M: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = u64::try_from(bytes.len())
+        .unwrap_or(u64::MAX)
+        .wrapping_mul(M);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(M).rotate_left(29);
+    }
+    let mut tail = [0u8; 8];
+    for (t, b) in tail.iter_mut().zip(chunks.remainder()) {
+        *t = *b;
+    }
+    h = (h ^ u64::from_le_bytes(tail)).wrapping_mul(M);
+    // MurmurHash3's finalizer.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([RS, US]) {
+        let mut out = String::with_capacity(s.len());
+        push_clean(&mut out, s);
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// The filter keys a lookup needs present in a block: its account's, and its filter's. A
+/// resource's type and name are keyed as the resources column matches them (cleaned).
+pub(crate) fn query_keys(account: &str, filter: Option<&LookupFilter>) -> Vec<u64> {
+    let mut buf = Vec::new();
+    let mut keys = vec![key_hash(&mut buf, KeyTag::Account, account, b"")];
+    let (tag, value) = match filter {
+        None => return keys,
+        Some(LookupFilter::EventId(v)) => (KeyTag::EventId, v.clone()),
+        Some(LookupFilter::EventName(v)) => (KeyTag::EventName, v.clone()),
+        Some(LookupFilter::ReadOnly(v)) => (KeyTag::ReadOnly, read_only_value(*v).to_owned()),
+        Some(LookupFilter::Username(v)) => (KeyTag::Username, v.clone()),
+        Some(LookupFilter::ResourceType(v)) => (KeyTag::ResourceType, clean(v).into_owned()),
+        Some(LookupFilter::ResourceName(v)) => (KeyTag::ResourceName, clean(v).into_owned()),
+        Some(LookupFilter::EventSource(v)) => (KeyTag::EventSource, v.clone()),
+        Some(LookupFilter::AccessKeyId(v)) => (KeyTag::AccessKeyId, v.clone()),
+    };
+    keys.push(key_hash(&mut buf, tag, account, value.as_bytes()));
+    keys
+}
+
+fn read_only_value(v: bool) -> &'static str {
+    if v {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+/// Whether an event matches a lookup's filter, exactly as the rows' SQL matches it.
+pub(crate) fn filter_matches(e: &AuditEvent, filter: Option<&LookupFilter>) -> bool {
+    match filter {
+        None => true,
+        Some(LookupFilter::EventId(v)) => e.event_id == *v,
+        Some(LookupFilter::EventName(v)) => e.event_name == *v,
+        Some(LookupFilter::ReadOnly(v)) => e.read_only == *v,
+        Some(LookupFilter::Username(v)) => e.username == *v,
+        Some(LookupFilter::EventSource(v)) => e.event_source == *v,
+        Some(LookupFilter::AccessKeyId(v)) => e.access_key_id == *v,
+        Some(LookupFilter::ResourceType(v)) => {
+            resources_column(&e.resources).contains(&type_needle(v))
+        }
+        Some(LookupFilter::ResourceName(v)) => {
+            resources_column(&e.resources).contains(&name_needle(v))
+        }
+    }
+}
+
+/// Whether a stored filter may hold `key`; false only when it certainly does not. A filter
+/// that is not one (altered) answers yes: lookups then read the block.
+pub(crate) fn filter_may_contain(filter: &[u8], key: u64) -> bool {
+    let Some((&probes, bits)) = filter.split_first() else {
+        return true;
+    };
+    let m = u64::try_from(bits.len()).unwrap_or(0).saturating_mul(8);
+    if m == 0 {
+        return true;
+    }
+    let (mut h, step) = (key, key.rotate_left(32) | 1);
+    for _ in 0..probes {
+        let bit = h % m;
+        let byte = usize::try_from(bit / 8).unwrap_or(usize::MAX);
+        match bits.get(byte) {
+            Some(b) if b & (1 << (bit % 8)) != 0 => {}
+            _ => return false,
+        }
+        h = h.wrapping_add(step);
+    }
+    true
+}
+
+/// The columns of a block besides its chain, as computed from its events: the verifier
+/// recomputes them and compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BlockSummary {
+    pub min_time_ms: i64,
+    pub max_time_ms: i64,
+    pub filter: Vec<u8>,
+}
+
+/// Gathers a block's time range and filter keys, event by event.
+pub(crate) struct SummaryBuilder {
+    min_time_ms: i64,
+    max_time_ms: i64,
+    keys: Vec<u64>,
+    buf: Vec<u8>,
+    /// Per tag, the account and value last keyed: consecutive events mostly repeat them, and
+    /// comparing is cheaper than hashing again.
+    recent: [(String, String); RECENT_TAGS],
+}
+
+/// Tags below this are remembered in [`SummaryBuilder::recent`].
+const RECENT_TAGS: usize = 9;
+
+impl SummaryBuilder {
+    pub(crate) fn new() -> SummaryBuilder {
+        SummaryBuilder {
+            min_time_ms: i64::MAX,
+            max_time_ms: i64::MIN,
+            keys: Vec::new(),
+            buf: Vec::with_capacity(128),
+            recent: Default::default(),
+        }
+    }
+
+    fn key(&mut self, tag: KeyTag, account: &str, value: &str) {
+        if let Some((a, v)) = self.recent.get_mut(tag as usize) {
+            if a == account && v == value {
+                return;
+            }
+            a.clear();
+            a.push_str(account);
+            v.clear();
+            v.push_str(value);
+        }
+        let h = key_hash(&mut self.buf, tag, account, value.as_bytes());
+        self.keys.push(h);
+    }
+
+    pub(crate) fn add(&mut self, e: &AuditEvent) {
+        self.min_time_ms = self.min_time_ms.min(e.event_time_ms);
+        self.max_time_ms = self.max_time_ms.max(e.event_time_ms);
+        let a = e.account.as_str();
+        self.key(KeyTag::Account, a, "");
+        // Unique per event: not worth remembering.
+        let id = key_hash(&mut self.buf, KeyTag::EventId, a, e.event_id.as_bytes());
+        self.keys.push(id);
+        self.key(KeyTag::EventName, a, &e.event_name);
+        self.key(KeyTag::ReadOnly, a, read_only_value(e.read_only));
+        self.key(KeyTag::Username, a, &e.username);
+        self.key(KeyTag::EventSource, a, &e.event_source);
+        self.key(KeyTag::AccessKeyId, a, &e.access_key_id);
+        for r in &e.resources {
+            self.key(KeyTag::ResourceType, a, &clean(&r.resource_type));
+            self.key(KeyTag::ResourceName, a, &clean(&r.resource_name));
+        }
+    }
+
+    /// Whether `time_ms` can join without widening the range past [`MAX_BLOCK_SPAN_MS`].
+    fn fits(&self, time_ms: i64) -> bool {
+        let min = self.min_time_ms.min(time_ms);
+        let max = self.max_time_ms.max(time_ms);
+        max.saturating_sub(min) <= MAX_BLOCK_SPAN_MS
+    }
+
+    /// A Bloom filter over the distinct keys: `[probes] ++ bits`.
+    pub(crate) fn finish(mut self) -> BlockSummary {
+        self.keys.sort_unstable();
+        self.keys.dedup();
+        let bytes = (self.keys.len() * FILTER_BITS_PER_KEY)
+            .div_ceil(8)
+            .max(FILTER_MIN_BYTES);
+        let mut filter = vec![0u8; bytes + 1];
+        let m = u64::try_from(bytes).unwrap_or(0) * 8;
+        if let Some((probes, bits)) = filter.split_first_mut() {
+            *probes = FILTER_PROBES;
+            for &key in &self.keys {
+                let (mut h, step) = (key, key.rotate_left(32) | 1);
+                for _ in 0..FILTER_PROBES {
+                    let bit = h % m;
+                    if let Some(b) = bits.get_mut(usize::try_from(bit / 8).unwrap_or(usize::MAX)) {
+                        *b |= 1 << (bit % 8);
+                    }
+                    h = h.wrapping_add(step);
+                }
+            }
+        }
+        BlockSummary {
+            min_time_ms: self.min_time_ms,
+            max_time_ms: self.max_time_ms,
+            filter,
+        }
+    }
+}
+
+/// Buffers every append reuses (one set per store, used under its writer): a block's bytes
+/// and their compression. Allocated per block, they would be fresh pages each time, faulted in
+/// and zeroed, and kept around by the allocator of each thread that appended.
+#[derive(Default)]
+pub(crate) struct AuditBuffers {
+    raw: Vec<u8>,
+    compressed: Vec<u8>,
+}
+
+/// Larger buffers (a block of huge events) are not kept.
+const BUFFERS_KEPT: usize = 2 * MAX_BLOCK_BYTES;
+
+/// A block being appended: consecutive events, each as `u32 LE length ++ canonical bytes`, and
+/// each event's chain hash.
+pub(crate) struct BlockBuilder<'b> {
+    pub first_seq: u64,
+    /// The hash of the event before the block.
+    pub prev: Vec<u8>,
+    buffers: &'b mut AuditBuffers,
+    hashes: Vec<u8>,
+    summary: SummaryBuilder,
+}
+
+/// A block ready to store.
+pub(crate) struct EncodedBlock {
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub summary: BlockSummary,
+    pub prev: Vec<u8>,
+    pub hashes: Vec<u8>,
+    /// `u32 LE uncompressed length ++ LZ4 block`.
+    pub body: Vec<u8>,
+}
+
+impl<'b> BlockBuilder<'b> {
+    pub(crate) fn new(first_seq: u64, prev: Vec<u8>, buffers: &'b mut AuditBuffers) -> Self {
+        buffers.raw.clear();
+        BlockBuilder {
+            first_seq,
+            prev,
+            buffers,
+            hashes: Vec::new(),
+            summary: SummaryBuilder::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        u64::try_from(self.hashes.len() / HASH_LEN).unwrap_or(u64::MAX)
+    }
+
+    /// Whether `e` belongs in a new block instead (this one is full, or would span too long).
+    pub(crate) fn must_cut_before(&self, e: &AuditEvent) -> bool {
+        self.len() > 0
+            && (self.buffers.raw.len() + HEADER_CAPACITY + e.cloudtrail_event.len()
+                > MAX_BLOCK_BYTES
+                || !self.summary.fits(e.event_time_ms))
+    }
+
+    /// Encodes `e` into the block, chains it after `prev_hash` and returns its hash.
+    pub(crate) fn push(
+        &mut self,
+        e: &AuditEvent,
+        prev_hash: &[u8],
+    ) -> Result<[u8; HASH_LEN], serde_json::Error> {
+        let raw = &mut self.buffers.raw;
+        let start = raw.len();
+        raw.extend_from_slice(&[0u8; 4]);
+        if let Err(err) = e.write_canonical_bytes(raw) {
+            raw.truncate(start);
+            return Err(err);
+        }
+        let bytes = raw.get(start + 4..).unwrap_or_default();
+        let len = u32::try_from(bytes.len())
+            .map_err(|_| serde::ser::Error::custom("an event larger than 4 GiB"))?;
+        let hash = chain_hash(prev_hash, bytes);
+        if let Some(prefix) = raw.get_mut(start..start + 4) {
+            prefix.copy_from_slice(&len.to_le_bytes());
+        }
+        self.hashes.extend_from_slice(&hash);
+        self.summary.add(e);
+        Ok(hash)
+    }
+
+    pub(crate) fn finish(self) -> EncodedBlock {
+        let last_seq = self.first_seq + self.len().saturating_sub(1);
+        let AuditBuffers { raw, compressed } = self.buffers;
+        compressed.clear();
+        compressed.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+        let body = match lz4_flex::block::compress_into(raw, compressed) {
+            Ok(n) => {
+                let len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+                let mut body = Vec::with_capacity(4 + n);
+                body.extend_from_slice(&len.to_le_bytes());
+                body.extend_from_slice(compressed.get(..n).unwrap_or_default());
+                body
+            }
+            // Cannot happen (the output has the maximum size): compress afresh.
+            Err(_) => lz4_flex::compress_prepend_size(raw),
+        };
+        for buffer in [raw, compressed] {
+            if buffer.capacity() > BUFFERS_KEPT {
+                *buffer = Vec::new();
+            }
+        }
+        EncodedBlock {
+            first_seq: self.first_seq,
+            last_seq,
+            summary: self.summary.finish(),
+            prev: self.prev,
+            hashes: self.hashes,
+            body,
+        }
+    }
+}
+
+/// Why a block's body does not read back.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyError {
+    #[error("its block's body is too short")]
+    Short,
+    #[error("its block's body claims {0} bytes, more than a block holds")]
+    TooLarge(usize),
+    #[error("its block's body does not decompress: {0}")]
+    Lz4(String),
+    #[error("its block's body decompresses to {got} bytes, not {want}")]
+    Size { got: usize, want: usize },
+    #[error("its block's body ends inside an event")]
+    Truncated,
+}
+
+/// Decompresses a block's body.
+pub(crate) fn decompress_body(body: &[u8]) -> Result<Vec<u8>, BodyError> {
+    let (size, data) = body.split_first_chunk::<4>().ok_or(BodyError::Short)?;
+    let want = usize::try_from(u32::from_le_bytes(*size)).unwrap_or(usize::MAX);
+    if want > MAX_BODY_BYTES {
+        return Err(BodyError::TooLarge(want));
+    }
+    let raw = lz4_flex::block::decompress(data, want).map_err(|e| BodyError::Lz4(e.to_string()))?;
+    if raw.len() != want {
+        return Err(BodyError::Size {
+            got: raw.len(),
+            want,
+        });
+    }
+    Ok(raw)
+}
+
+/// The events' bytes in a decompressed body, in order.
+pub(crate) fn split_events(raw: &[u8]) -> Result<Vec<&[u8]>, BodyError> {
+    let mut out = Vec::new();
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let (len, after) = rest.split_first_chunk::<4>().ok_or(BodyError::Truncated)?;
+        let len = usize::try_from(u32::from_le_bytes(*len)).unwrap_or(usize::MAX);
+        if after.len() < len {
+            return Err(BodyError::Truncated);
+        }
+        let (bytes, tail) = after.split_at(len);
+        out.push(bytes);
+        rest = tail;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //!
 //! The audit trail (`audit`) lives in the same database: a mutating call's event is appended in
 //! the call's own transaction through [`Store::write_scope`], and batches of other events
-//! through [`Store::append_audit`].
+//! through [`Store::append_audit`]; each append is stored as one compressed block.
 
 pub mod audit;
 mod audit_sqlite;
@@ -265,5 +265,25 @@ pub const MIGRATIONS: &[&str] = &[
         WHEN NEW.seq < OLD.seq
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     CREATE TRIGGER audit_head_kept BEFORE DELETE ON audit_head
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+    // 3: the audit trail in blocks, one per appended batch (see `audit::BlockBuilder`): one row
+    // and one index entry per batch instead of per event. Events appended before stay rows of
+    // `audit_events`; their seqs all precede the blocks'. `hashes` is each event's chain hash
+    // (32 bytes each), `prev` the hash before the block's first event; `min_time`, `max_time`
+    // and `filter` let lookups skip blocks, and are checked against the events by the verifier.
+    "CREATE TABLE audit_blocks (
+        last_seq INTEGER PRIMARY KEY,
+        first_seq INTEGER NOT NULL,
+        min_time INTEGER NOT NULL,
+        max_time INTEGER NOT NULL,
+        filter BLOB NOT NULL,
+        prev BLOB NOT NULL,
+        hashes BLOB NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX audit_blocks_by_time ON audit_blocks (max_time, min_time);
+    CREATE TRIGGER audit_blocks_append_only_u BEFORE UPDATE ON audit_blocks
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_blocks_append_only_d BEFORE DELETE ON audit_blocks
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
 ];

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use crate::audit::{AuditEvent, LookupPage, LookupQuery, Signer};
+use crate::audit::{AuditBuffers, AuditEvent, LookupPage, LookupQuery, Signer};
 use crate::cache::{self, Chunk, Lookup, RecordCache, Shared, CHUNK};
 use crate::{audit_sqlite, Reader, Record, RootKey, StoreError, Writer, MIGRATIONS};
 
@@ -32,6 +32,8 @@ struct WriterConn {
     surviving: RefCell<Vec<Surviving>>,
     /// Whether the open transaction changed records (audit appends alone do not).
     changed: Cell<bool>,
+    /// Reused by every audit append (they all hold the writer).
+    audit_buffers: RefCell<AuditBuffers>,
 }
 
 impl WriterConn {
@@ -41,6 +43,7 @@ impl WriterConn {
             in_scope: Cell::new(false),
             surviving: RefCell::new(Vec::new()),
             changed: Cell::new(false),
+            audit_buffers: RefCell::new(AuditBuffers::default()),
         }
     }
 }
@@ -339,6 +342,7 @@ impl Sqlite {
             root_key: &self.root_key,
             surviving: &w.surviving,
             changed: &w.changed,
+            audit_buffers: &w.audit_buffers,
         };
         let outcome = f(&mut wt).and_then(|value| {
             self.generation
@@ -378,6 +382,7 @@ impl Sqlite {
             root_key: &self.root_key,
             surviving: &w.surviving,
             changed: &w.changed,
+            audit_buffers: &w.audit_buffers,
         };
         match f(&mut wt) {
             Ok(value) => {
@@ -428,6 +433,7 @@ impl Sqlite {
                     root_key: &self.root_key,
                     surviving: &w.surviving,
                     changed: &w.changed,
+                    audit_buffers: &w.audit_buffers,
                 };
                 // On error the transaction is dropped, which rolls back the body's writes too.
                 let committed = finish(&mut wt, &value).and_then(|()| {
@@ -653,6 +659,7 @@ pub struct WriteTx<'a> {
     root_key: &'a RootKey,
     surviving: &'a RefCell<Vec<Surviving>>,
     changed: &'a Cell<bool>,
+    audit_buffers: &'a RefCell<AuditBuffers>,
 }
 
 impl WriteTx<'_> {
@@ -669,7 +676,12 @@ impl WriteTx<'_> {
     /// Appends events to the audit trail in this transaction: they commit, or roll back, with
     /// everything else it holds. Returns the trail's new length.
     pub fn append_audit(&mut self, events: &[AuditEvent]) -> Result<u64, StoreError> {
-        audit_sqlite::append(self.conn, self.signer, events)
+        audit_sqlite::append(
+            self.conn,
+            self.signer,
+            &mut self.audit_buffers.borrow_mut(),
+            events,
+        )
     }
 }
 

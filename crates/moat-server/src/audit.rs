@@ -612,6 +612,9 @@ enum Message {
 pub struct AuditQueue {
     tx: mpsc::Sender<Message>,
     enqueue_timeout: Duration,
+    /// Wakes a lingering writer when someone waits for its batch (a flush, the shutdown);
+    /// events alone do not wake it, so a busy server pays no wake-up per event.
+    awaited: Arc<tokio::sync::Notify>,
 }
 
 impl AuditQueue {
@@ -624,10 +627,12 @@ impl AuditQueue {
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| crate::ServerError::NoRuntime)?;
         let (tx, rx) = mpsc::channel(config.capacity.max(1));
-        runtime.spawn(writer(store, clock, rx, config.clone()));
+        let awaited = Arc::new(tokio::sync::Notify::new());
+        runtime.spawn(writer(store, clock, rx, awaited.clone(), config.clone()));
         Ok(AuditQueue {
             tx,
             enqueue_timeout: config.enqueue_timeout,
+            awaited,
         })
     }
 
@@ -651,6 +656,7 @@ impl AuditQueue {
             .send_timeout(Message::Flush(done), self.enqueue_timeout)
             .await
             .map_err(|_| AuditUnavailable::Stopped)?;
+        self.awaited.notify_one();
         match tokio::time::timeout(self.enqueue_timeout, wait).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(AuditUnavailable::Stopped),
@@ -662,6 +668,7 @@ impl AuditQueue {
     pub async fn shutdown(&self) {
         let (done, wait) = oneshot::channel();
         if self.tx.send(Message::Shutdown(done)).await.is_ok() {
+            self.awaited.notify_one();
             let _ = wait.await;
         }
     }
@@ -696,6 +703,7 @@ async fn writer(
     store: Store,
     clock: Arc<dyn Clock>,
     mut rx: mpsc::Receiver<Message>,
+    awaited: Arc<tokio::sync::Notify>,
     config: AuditQueueConfig,
 ) {
     let mut ticker = tokio::time::interval(config.checkpoint_interval);
@@ -708,17 +716,32 @@ async fn writer(
                 let mut batch = Batch::default();
                 batch.take(first);
                 let deadline = tokio::time::Instant::now() + config.linger;
-                while batch.messages < config.max_batch {
-                    let next = match rx.try_recv() {
-                        Ok(m) => Some(m),
-                        Err(_) if batch.awaited() => None,
-                        Err(mpsc::error::TryRecvError::Disconnected) => None,
-                        Err(mpsc::error::TryRecvError::Empty) => {
-                            tokio::time::timeout_at(deadline, rx.recv()).await.ok().flatten()
+                // Gather until the linger ends, the batch is full, or someone waits for it.
+                // The writer sleeps through the linger rather than waking for each event.
+                let mut lingering = true;
+                loop {
+                    let mut disconnected = false;
+                    while batch.messages < config.max_batch {
+                        match rx.try_recv() {
+                            Ok(m) => batch.take(m),
+                            Err(mpsc::error::TryRecvError::Empty) => break,
+                            Err(mpsc::error::TryRecvError::Disconnected) => {
+                                disconnected = true;
+                                break;
+                            }
                         }
-                    };
-                    let Some(m) = next else { break };
-                    batch.take(m);
+                    }
+                    if !lingering
+                        || disconnected
+                        || batch.awaited()
+                        || batch.messages >= config.max_batch
+                    {
+                        break;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep_until(deadline) => lingering = false,
+                        () = awaited.notified() => {}
+                    }
                 }
                 commit(&store, batch.events, batch.shutdown.is_some()).await;
                 for f in batch.flushes {

@@ -316,7 +316,7 @@ async fn a_write_whose_event_cannot_be_recorded_fails_and_changes_nothing() {
     let server = TestServer::start().await.unwrap();
     let db = rusqlite::Connection::open(server.data_dir().join("moat.db")).unwrap();
     db.execute_batch(
-        "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_events \
+        "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_blocks \
          BEGIN SELECT RAISE(ABORT, 'the trail is broken'); END;",
     )
     .unwrap();

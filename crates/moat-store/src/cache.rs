@@ -20,8 +20,8 @@ use crate::Record;
 pub(crate) type Shared = Arc<dyn Any + Send + Sync>;
 
 /// Entries beyond this many are dropped all at once (the cache refills from use).
-const MAX_RECORDS: usize = 100_000;
-const MAX_CHUNK_RECORDS: usize = 100_000;
+const MAX_RECORDS: usize = 20_000;
+const MAX_CHUNK_RECORDS: usize = 20_000;
 const MAX_COUNTS: usize = 10_000;
 /// How many records of a scan are read and kept together.
 pub(crate) const CHUNK: usize = 128;

@@ -709,11 +709,17 @@ async fn writer(
     let mut ticker = tokio::time::interval(config.checkpoint_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
+    // The batch's vector is reused: growing a fresh one for every batch of a busy server
+    // costs the allocator fresh pages, zeroed by the kernel, each time.
+    let mut spare: Vec<AuditEvent> = Vec::new();
     loop {
         tokio::select! {
             first = rx.recv() => {
                 let Some(first) = first else { break };
-                let mut batch = Batch::default();
+                let mut batch = Batch {
+                    events: std::mem::take(&mut spare),
+                    ..Batch::default()
+                };
                 batch.take(first);
                 let deadline = tokio::time::Instant::now() + config.linger;
                 // Gather until the linger ends, the batch is full, or someone waits for it.
@@ -743,7 +749,7 @@ async fn writer(
                         () = awaited.notified() => {}
                     }
                 }
-                commit(&store, batch.events, batch.shutdown.is_some()).await;
+                spare = commit(&store, batch.events, batch.shutdown.is_some()).await;
                 for f in batch.flushes {
                     let _ = f.send(());
                 }
@@ -775,10 +781,11 @@ async fn writer(
 }
 
 /// Commits one batch, retrying while the store fails: requests wait on the full queue in the
-/// meantime rather than go unaudited. Gives up only when the server is stopping.
-async fn commit(store: &Store, mut events: Vec<AuditEvent>, stopping: bool) {
+/// meantime rather than go unaudited. Gives up only when the server is stopping. Returns the
+/// batch's vector, emptied, for the next batch.
+async fn commit(store: &Store, mut events: Vec<AuditEvent>, stopping: bool) -> Vec<AuditEvent> {
     if events.is_empty() {
-        return;
+        return events;
     }
     let mut delay = Duration::from_millis(50);
     let mut attempts = 0u32;
@@ -791,12 +798,15 @@ async fn commit(store: &Store, mut events: Vec<AuditEvent>, stopping: bool) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "audit writer task failed; events lost");
-                return;
+                return Vec::new();
             }
         };
         events = back;
         match result {
-            Ok(()) => return,
+            Ok(()) => {
+                events.clear();
+                return events;
+            }
             Err(e) => {
                 attempts += 1;
                 tracing::error!(error = %e, events = events.len(), attempts, "cannot record audit events; retrying");
@@ -805,7 +815,7 @@ async fn commit(store: &Store, mut events: Vec<AuditEvent>, stopping: bool) {
                         events = events.len(),
                         "giving up on audit events at shutdown"
                     );
-                    return;
+                    return Vec::new();
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));

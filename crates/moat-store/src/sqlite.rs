@@ -581,7 +581,6 @@ impl<'a> ReadTx<'a> {
 
     /// A scan answered chunk by chunk from memory, reading the chunks memory lacks; `None` if a
     /// kept record is of another type than `R`.
-    #[allow(clippy::too_many_arguments)]
     fn scan_chunks<R: Record>(
         &self,
         account: &str,
